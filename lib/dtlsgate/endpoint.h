@@ -1,0 +1,42 @@
+// A UDP endpoint in a canonical, padding-free form. Cookies MAC this encoding and the flow table
+// hashes it, never a raw sockaddr (whose padding bytes are not defined).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <cstring>
+
+namespace dtlsgate {
+
+enum class AddressFamily : uint8_t { kIpv4 = 4, kIpv6 = 6 };
+
+struct Endpoint {
+  AddressFamily family = AddressFamily::kIpv4;
+  std::array<uint8_t, 16> addr{};  // IPv4 in the first 4 bytes, the rest zero
+  uint16_t port = 0;               // host byte order
+
+  static Endpoint ipv4(const uint8_t a[4], uint16_t port) {
+    Endpoint e;
+    e.family = AddressFamily::kIpv4;
+    std::memcpy(e.addr.data(), a, 4);
+    e.port = port;
+    return e;
+  }
+  static Endpoint ipv6(const uint8_t a[16], uint16_t port) {
+    Endpoint e;
+    e.family = AddressFamily::kIpv6;
+    std::memcpy(e.addr.data(), a, 16);
+    e.port = port;
+    return e;
+  }
+  bool operator==(const Endpoint&) const = default;
+};
+
+// The 5-tuple of a session (protocol is always UDP).
+struct FlowKey {
+  Endpoint client;
+  Endpoint server;
+  bool operator==(const FlowKey&) const = default;
+};
+
+}  // namespace dtlsgate
