@@ -20,10 +20,10 @@ namespace dtlsgate {
 class FlowTable;
 
 struct ClassifierConfig {
-  std::vector<std::array<uint8_t, 4>> ipv4;    // addresses we answer for
-  std::vector<std::array<uint8_t, 16>> ipv6;   // addresses we answer for
-  std::vector<uint16_t> ports{4433};           // UDP ports we serve (host order)
-  std::array<uint8_t, 6> mac{};                // our MAC (ARP / ND replies)
+  std::vector<std::array<uint8_t, 4>> ipv4;   // addresses we answer for
+  std::vector<std::array<uint8_t, 16>> ipv6;  // addresses we answer for
+  std::vector<uint16_t> ports{4433};          // UDP ports we serve (host order)
+  std::array<uint8_t, 6> mac{};               // our MAC (ARP / ND replies)
 };
 
 // A frame as the I/O shell sees it. len is updated when the frame is rewritten into a reply.
@@ -48,8 +48,8 @@ class Classifier {
   Verdict classify(const CookieKeySet& keys, FrameRef& frame, PassInfo* pass) const;
 
   // A burst: one key snapshot for all frames, verdicts and counts out.
-  void classify_burst(const CookieKeySet& keys, FrameRef* frames, std::size_t n,
-                      Verdict* verdicts, PassInfo* pass, VerdictCounters& counters) const;
+  void classify_burst(const CookieKeySet& keys, FrameRef* frames, std::size_t n, Verdict* verdicts,
+                      PassInfo* pass, VerdictCounters& counters) const;
 
   const ClassifierConfig& config() const { return config_; }
 
