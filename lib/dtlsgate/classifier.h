@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "dtlsgate/cookie/cookie.h"
+#include "dtlsgate/cookie/cookie_batch.h"
 #include "dtlsgate/counters.h"
 #include "dtlsgate/endpoint.h"
 #include "dtlsgate/wire/packet.h"
@@ -49,15 +50,22 @@ class Classifier {
   // frame.len its length (never larger than before). For kPass* fills *pass (if non-null).
   Verdict classify(const CookieKeySet& keys, FrameRef& frame, PassInfo* pass) const;
 
-  // A burst: one key snapshot for all frames, verdicts and counts out.
+  // A burst: one key snapshot for all frames, verdicts and counts out. Frames are parsed first,
+  // then the burst's cookie MACs run interleaved (CookieBatch), then replies are written.
   void classify_burst(const CookieKeySet& keys, FrameRef* frames, std::size_t n, Verdict* verdicts,
                       PassInfo* pass, VerdictCounters& counters) const;
 
   const ClassifierConfig& config() const { return config_; }
 
  private:
-  Verdict classify_udp(const CookieKeySet& keys, FrameRef& frame, FrameView& view,
-                       PassInfo* pass) const;
+  struct Pending;
+  // First pass: every decision that needs no MAC; queues the rest on the batch.
+  bool classify_until_mac(FrameRef& frame, PassInfo* pass, CookieBatch& batch, Pending* pending,
+                          Verdict* verdict) const;
+  bool classify_udp(FrameRef& frame, FrameView& view, PassInfo* pass, CookieBatch& batch,
+                    Pending* pending, Verdict* verdict) const;
+  // Second pass, after the batch ran: write the HVR or read the verification.
+  Verdict finish(FrameRef& frame, const Pending& pending, const CookieBatch& batch) const;
   Verdict classify_arp(FrameRef& frame, const FrameView& view) const;
   Verdict classify_icmpv6(FrameRef& frame, const FrameView& view) const;
   bool is_our_ipv4(const uint8_t* addr) const;

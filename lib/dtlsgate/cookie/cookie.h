@@ -60,6 +60,9 @@ enum class CookieCheck : uint8_t { kValid, kBad, kExpired };
 // Writes kCookieLen bytes to out.
 void mint_cookie(const CookieKeySet& keys, const CookieInput& in, uint8_t out[kCookieLen]);
 
+// 16-byte tag comparison in constant time (no early exit).
+bool cookie_tags_equal(const uint8_t a[kCookieTagLen], const uint8_t b[kCookieTagLen]);
+
 // Constant-time in the tag comparison. kExpired: no key carries the cookie's id.
 CookieCheck verify_cookie(const CookieKeySet& keys, const CookieInput& in, const uint8_t* cookie,
                           std::size_t cookie_len);
