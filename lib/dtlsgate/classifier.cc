@@ -6,6 +6,7 @@
 #include "dtlsgate/bytes.h"
 #include "dtlsgate/checksum.h"
 #include "dtlsgate/flow_table.h"
+#include "dtlsgate/hvr_rate_limiter.h"
 #include "dtlsgate/hvr_writer.h"
 #include "dtlsgate/wire/client_hello.h"
 
@@ -142,6 +143,10 @@ bool Classifier::classify_udp(FrameRef& frame, FrameView& view, PassInfo* pass, 
   const uint32_t reply_len = view.l3 + ip_header_len + kUdpHeaderLen + kHvrLen;
   if (reply_len > frame.len || kHvrLen > hello.record_len) {
     *verdict = Verdict::kDropReplyTooLarge;
+    return false;
+  }
+  if (limiter_ != nullptr && !limiter_->allow(client)) {
+    *verdict = Verdict::kDropRateLimited;
     return false;
   }
   pending->check = -1;

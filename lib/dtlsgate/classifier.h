@@ -20,6 +20,7 @@
 namespace dtlsgate {
 
 class FlowTable;
+class HvrRateLimiter;
 
 struct ClassifierConfig {
   std::vector<std::array<uint8_t, 4>> ipv4;   // addresses we answer for
@@ -57,6 +58,10 @@ class Classifier {
 
   const ClassifierConfig& config() const { return config_; }
 
+  // Caps the HVRs this classifier sends (reflection guard). The limiter is per-worker state:
+  // a classifier with a limiter belongs to one worker. nullptr (the default) = no cap.
+  void set_rate_limiter(HvrRateLimiter* limiter) { limiter_ = limiter; }
+
  private:
   struct Pending;
   // First pass: every decision that needs no MAC; queues the rest on the batch.
@@ -74,6 +79,7 @@ class Classifier {
 
   ClassifierConfig config_;
   const FlowTable* flows_;
+  HvrRateLimiter* limiter_ = nullptr;
 };
 
 }  // namespace dtlsgate
