@@ -1,0 +1,21 @@
+// Where the flood's ClientHello comes from: a real one, so the filter under test parses what
+// it will parse in production (cipher list, extensions, ~200 bytes), not a minimal toy.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace dtlsgate::flood {
+
+// ClientHello #1 (cookie-less, message_seq 0) exactly as OpenSSL 3's DTLS client sends it:
+// a DTLS_client_method SSL object run over memory BIOs until it wants to read, and its first
+// datagram taken out of the write BIO. The UDP payload (record header included). Costs one
+// SSL_CTX setup (~1 ms), done once at start. Returns empty and sets *error on failure.
+std::vector<uint8_t> openssl_client_hello(std::string* error);
+
+// The first cookie-less ClientHello found in a pcap file (link type Ethernet, IPv4/IPv6, UDP).
+// Returns empty and sets *error when the file cannot be read or holds none.
+std::vector<uint8_t> client_hello_from_pcap(const std::string& path, std::string* error);
+
+}  // namespace dtlsgate::flood
