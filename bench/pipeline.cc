@@ -1,0 +1,276 @@
+// dtlsgate-pipeline: the worker's classification pipeline on one core, without EAL: the real
+// Classifier (with an empty flow table, as a worker has before sessions exist) over bursts of
+// 32 real frames, crafted by the same code as dtlsgate-flood (tools/flood/frame_crafter.h).
+//
+// What a figure means: the saturated throughput of classify_burst alone (parse, cookie MACs,
+// HVR rewrite, verdict counters). Frames sit in mbuf-sized slots and are restored outside the
+// timed region after each pass (as if a NIC had just written them, so they are in cache as
+// DDIO leaves them); rx/tx bursts and mbuf handling of the DPDK shell are not included.
+//
+//   dtlsgate-pipeline [--mix PRESET|SPEC]... [--seconds S] [--repeats R] [--frames N]
+//   dtlsgate-pipeline --mix hvr-only --packets N     (exact count, for callgrind)
+//
+// Every frame's verdict is checked against what its kind must get on the first pass: a bench
+// that measured the wrong path would fail instead of printing a number.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <string>
+#include <vector>
+
+#include "dtlsgate/classifier.h"
+#include "dtlsgate/cookie/keyring.h"
+#include "dtlsgate/flow_table.h"
+#include "flood/client_hello_source.h"
+#include "flood/frame_crafter.h"
+#include "flood/mix.h"
+#include "flood/source_range.h"
+
+namespace {
+
+using namespace dtlsgate;
+using namespace dtlsgate::flood;
+
+constexpr std::size_t kBurst = 32;
+constexpr std::size_t kSlot = 2048 + 128;  // an mbuf's data room apart, like a real rx ring
+
+struct Options {
+  std::vector<std::string> mixes;
+  double seconds = 1.0;
+  unsigned repeats = 3;
+  std::size_t frames = 2048;
+  uint64_t packets = 0;  // > 0: classify exactly this many (rounded up to a burst), no timing
+};
+
+// Named in callgrind's --toggle-collect: everything the worker spends on a burst, nothing else.
+__attribute__((noinline)) void classify_one_burst(const Classifier& classifier,
+                                                  const CookieKeySet& keys, FrameRef* frames,
+                                                  Verdict* verdicts, PassInfo* pass,
+                                                  VerdictCounters& counters) {
+  classifier.classify_burst(keys, frames, kBurst, verdicts, pass, counters);
+}
+
+bool verdict_fits(Kind kind, Verdict v) {
+  switch (kind) {
+    case Kind::kHvr:
+      return v == Verdict::kReplyHvr;
+    case Kind::kVerify:
+      return v == Verdict::kPassVerified;
+    case Kind::kStale:
+      return v == Verdict::kDropExpiredCookie;
+    case Kind::kForged:
+    case Kind::kReplay:
+      return v == Verdict::kDropBadCookie;
+    case Kind::kNonDtls:
+      return v == Verdict::kDropNotForUs;
+    case Kind::kNonUdp:
+      return v == Verdict::kDropNotUdp;
+    case Kind::kGarbage:
+      return is_drop(v);
+  }
+  return false;
+}
+
+// The short name bench-pps prints: hvr-only -> hvr, drop-only -> drop.
+std::string key_of(const std::string& mix) {
+  const std::size_t dash = mix.find("-only");
+  if (dash != std::string::npos) return mix.substr(0, dash);
+  if (mix.find('=') != std::string::npos || mix.find(',') != std::string::npos) return "custom";
+  return mix;
+}
+
+struct Workload {
+  std::vector<uint8_t> pristine;
+  std::vector<uint8_t> arena;
+  std::vector<FrameRef> refs;
+  std::vector<uint16_t> lengths;
+  std::vector<Kind> kinds;
+};
+
+Workload craft(const FrameCrafter& crafter, const Mix& mix, std::size_t count) {
+  const std::vector<Kind> schedule = build_schedule(mix);
+  SourceRange sources;
+  std::string error;
+  parse_prefix("10.0.0.0/8", &sources, &error);
+  FastRandom random(42);
+  Workload w;
+  w.pristine.assign(count * kSlot, 0);
+  w.kinds.resize(count);
+  w.lengths.resize(count);
+  for (std::size_t i = 0; i < count; ++i) {
+    const Kind kind = schedule[i % schedule.size()];
+    const FrameTemplate& t = crafter.frame_template(kind, AddressFamily::kIpv4);
+    uint8_t* slot = &w.pristine[i * kSlot];
+    std::memcpy(slot, t.bytes.data(), t.bytes.size());
+    crafter.patch(t, slot, sources.draw(random), random);
+    w.kinds[i] = kind;
+    w.lengths[i] = static_cast<uint16_t>(t.bytes.size());
+  }
+  w.arena = w.pristine;
+  w.refs.resize(count);
+  return w;
+}
+
+void restore(Workload& w) {
+  for (std::size_t i = 0; i < w.refs.size(); ++i) {
+    std::memcpy(&w.arena[i * kSlot], &w.pristine[i * kSlot], w.lengths[i]);
+    w.refs[i] = FrameRef{&w.arena[i * kSlot], w.lengths[i], static_cast<uint16_t>(kSlot)};
+  }
+}
+
+// One pass over every frame, burst by burst. Returns false on a verdict its kind must not get.
+// count: frames from the first (a multiple of kBurst, at most all of them).
+bool pass_once(const Classifier& classifier, const CookieKeySet& keys, Workload& w,
+               std::size_t count, VerdictCounters& counters, bool check, std::string* error) {
+  Verdict verdicts[kBurst];
+  PassInfo pass[kBurst];
+  for (std::size_t at = 0; at + kBurst <= count; at += kBurst) {
+    classify_one_burst(classifier, keys, &w.refs[at], verdicts, pass, counters);
+    if (!check) continue;
+    for (std::size_t i = 0; i < kBurst; ++i) {
+      if (!verdict_fits(w.kinds[at + i], verdicts[i])) {
+        *error = "frame " + std::to_string(at + i) + " of kind " +
+                 std::string(kind_name(w.kinds[at + i])) + " got verdict " +
+                 std::string(verdict_name(verdicts[i]));
+        return false;
+      }
+    }
+  }
+  return true;
+}
+
+int usage_error(const std::string& text) {
+  std::fprintf(stderr, "dtlsgate-pipeline: %s\n", text.c_str());
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    const std::string name = argv[i];
+    if (name == "--help" || name == "-h") {
+      std::printf(
+          "usage: dtlsgate-pipeline [--mix PRESET|SPEC]... [--seconds S] [--repeats R] "
+          "[--frames N] [--packets N]\n"
+          "Saturated classify_burst throughput on one core over flood-crafted frames.\n"
+          "Presets: hvr-only verify-only drop-only attack (default: all four).\n"
+          "--packets N classifies exactly N frames once (for callgrind --toggle-collect="
+          "'*classify_one_burst*').\n");
+      return 0;
+    }
+    if (i + 1 >= argc) return usage_error(name + " needs a value (see --help)");
+    const std::string value = argv[++i];
+    char* end = nullptr;
+    if (name == "--mix") {
+      o.mixes.push_back(value);
+    } else if (name == "--seconds") {
+      o.seconds = std::strtod(value.c_str(), &end);
+      if (*end != '\0' || !(o.seconds > 0) || o.seconds > 60) {
+        return usage_error("--seconds: expected 0 < S <= 60");
+      }
+    } else if (name == "--repeats") {
+      o.repeats = static_cast<unsigned>(std::strtoul(value.c_str(), &end, 10));
+      if (*end != '\0' || o.repeats == 0 || o.repeats > 99) {
+        return usage_error("--repeats: 1-99");
+      }
+    } else if (name == "--frames") {
+      o.frames = std::strtoul(value.c_str(), &end, 10);
+      if (*end != '\0' || o.frames < kBurst || o.frames > 65536) {
+        return usage_error("--frames: 32-65536");
+      }
+      o.frames -= o.frames % kBurst;
+    } else if (name == "--packets") {
+      o.packets = std::strtoull(value.c_str(), &end, 10);
+      if (*end != '\0' || o.packets == 0 || o.packets > 100000000) {
+        return usage_error("--packets: 1-100000000");
+      }
+    } else {
+      return usage_error("unknown option '" + name + "' (see --help)");
+    }
+  }
+  if (o.mixes.empty()) o.mixes = {"hvr-only", "verify-only", "drop-only", "attack"};
+
+  std::string error;
+  const std::vector<uint8_t> hello = openssl_client_hello(&error);
+  if (hello.empty()) {
+    std::fprintf(stderr, "dtlsgate-pipeline: %s\n", error.c_str());
+    return 1;
+  }
+  TargetSpec target;
+  Endpoint server;
+  server.port = 4433;
+  parse_address("192.0.2.1", &server, &error);
+  target.ipv4 = server;
+  TargetSecret secret;
+  secret.master = random_master_secret();
+  const auto now = static_cast<uint64_t>(std::time(nullptr));
+  CookieKeyring keyring(secret.master, secret.rotation_seconds, now);
+  const FrameCrafter crafter(hello, target, secret, now, 7);
+
+  ClassifierConfig config;
+  config.ipv4.push_back({192, 0, 2, 1});
+  config.ports = {4433};
+  config.mac = target.dst_mac;
+  FlowTable flows(1 << 16);
+  const Classifier classifier(config, &flows);
+  const CookieKeySet& keys = *keyring.snapshot();
+
+  std::printf("client_hello_bytes=%zu\nframe_bytes=%zu\nburst=%zu\n", hello.size(),
+              crafter.frame_template(Kind::kHvr, AddressFamily::kIpv4).bytes.size(), kBurst);
+  for (const std::string& mix_text : o.mixes) {
+    Mix mix;
+    if (!parse_mix(mix_text, &mix, &error)) return usage_error(error);
+    const std::string key = key_of(mix_text);
+    Workload w = craft(crafter, mix, o.frames);
+    VerdictCounters counters;
+
+    if (o.packets != 0) {
+      uint64_t done = 0;
+      bool first = true;
+      while (done < o.packets) {
+        restore(w);
+        const uint64_t bursts = (o.packets - done + kBurst - 1) / kBurst;
+        const std::size_t n = std::min<uint64_t>(w.refs.size(), bursts * kBurst);
+        if (!pass_once(classifier, keys, w, n, counters, first, &error)) {
+          std::fprintf(stderr, "dtlsgate-pipeline: %s: %s\n", mix_text.c_str(), error.c_str());
+          return 1;
+        }
+        first = false;
+        done += n;
+      }
+      std::printf("%s_packets=%lu\n", key.c_str(), counters.total());
+      continue;
+    }
+
+    restore(w);
+    if (!pass_once(classifier, keys, w, w.refs.size(), counters, true, &error)) {
+      std::fprintf(stderr, "dtlsgate-pipeline: %s: %s\n", mix_text.c_str(), error.c_str());
+      return 1;
+    }
+    std::vector<double> mpps;
+    for (unsigned r = 0; r < o.repeats; ++r) {
+      double timed = 0;
+      uint64_t packets = 0;
+      while (timed < o.seconds) {
+        restore(w);
+        const auto t0 = std::chrono::steady_clock::now();
+        pass_once(classifier, keys, w, w.refs.size(), counters, false, &error);
+        const auto t1 = std::chrono::steady_clock::now();
+        timed += std::chrono::duration<double>(t1 - t0).count();
+        packets += w.refs.size();
+      }
+      mpps.push_back(static_cast<double>(packets) / timed / 1e6);
+    }
+    std::sort(mpps.begin(), mpps.end());
+    const double median = mpps[mpps.size() / 2];
+    std::printf("%s_mpps=%.3f\n%s_mpps_min=%.3f\n%s_mpps_max=%.3f\n%s_ns_per_packet=%.1f\n",
+                key.c_str(), median, key.c_str(), mpps.front(), key.c_str(), mpps.back(),
+                key.c_str(), 1e3 / median);
+    std::fflush(stdout);
+  }
+  return 0;
+}
