@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <stdexcept>
 
 #include "dtlsgate/session/datagram_bio.h"
 #include "dtlsgate/wire/client_hello.h"
@@ -20,6 +21,9 @@ unsigned int retransmit_timer(SSL* ssl, unsigned int previous_us) {
   }
   return previous_us >= kMaxUs / 2 ? kMaxUs : previous_us * 2;
 }
+
+constexpr uint16_t kMinMtu = 256;
+constexpr uint16_t kMaxMtu = 4096;
 
 uint64_t to_us(const timeval& tv) {
   return static_cast<uint64_t>(tv.tv_sec) * 1'000'000 + static_cast<uint64_t>(tv.tv_usec);
@@ -71,7 +75,12 @@ class SessionReplier final : public Replier {
 
 SessionEngine::SessionEngine(const ServerTlsContext& tls, const CookieKeyring& keys,
                              FlowTable* flows, AppHandler& app, SessionEngineConfig config)
-    : tls_(tls), keys_(keys), flows_(flows), app_(app), config_(config), read_buffer_(65536) {}
+    : tls_(tls), keys_(keys), flows_(flows), app_(app), config_(config), read_buffer_(65536) {
+  if (config_.mtu < kMinMtu || config_.mtu > kMaxMtu) {
+    throw std::invalid_argument("session MTU must be within 256..4096 bytes of UDP payload");
+  }
+  if (config_.max_sessions == 0) throw std::invalid_argument("max_sessions must be at least 1");
+}
 
 SessionEngine::~SessionEngine() {
   for (auto& [flow, session] : sessions_) {

@@ -34,7 +34,9 @@
 namespace dtlsgate {
 
 struct SessionEngineConfig {
-  uint16_t mtu = 1400;  // UDP payload bytes per outgoing datagram
+  // UDP payload bytes per outgoing datagram, 256..4096. OpenSSL packs records into a datagram
+  // through its 4096-byte write buffer BIO, so a larger value would split datagrams.
+  uint16_t mtu = 1400;
   std::size_t max_sessions = 4096;
   uint64_t handshake_timeout_us = 10'000'000;
   uint64_t idle_timeout_us = 120'000'000;
@@ -54,6 +56,7 @@ struct FlowKeyHasher {
 class SessionEngine {
  public:
   // tls, keys, flows and app must outlive the engine. flows may be nullptr (nothing published).
+  // Throws std::invalid_argument for an MTU outside 256..4096 or max_sessions == 0.
   SessionEngine(const ServerTlsContext& tls, const CookieKeyring& keys, FlowTable* flows,
                 AppHandler& app, SessionEngineConfig config);
   ~SessionEngine();
