@@ -26,7 +26,6 @@ OpenSslDtlsClient::OpenSslDtlsClient(const DtlsClientOptions& options)
   ssl_ = SSL_new(ctx_);
   queues_.mtu = options.mtu;
   BIO* bio = new_datagram_bio(&queues_);
-  BIO_up_ref(bio);
   SSL_set_bio(ssl_, bio, bio);
   SSL_set_app_data(ssl_, &initial_retransmit_us_);
   DTLS_set_timer_cb(ssl_, client_timer);

@@ -33,7 +33,8 @@ struct DatagramQueues {
 };
 
 // A new BIO reading and writing *queues (not owned: it must outlive the BIO). Returns nullptr
-// if OpenSSL cannot allocate. Use the same BIO as rbio and wbio (BIO_up_ref for the second).
+// if OpenSSL cannot allocate. Use it as rbio and wbio: SSL_set_bio(ssl, bio, bio) takes the one
+// reference.
 BIO* new_datagram_bio(DatagramQueues* queues);
 
 }  // namespace dtlsgate

@@ -158,7 +158,6 @@ void SessionEngine::start_session(const FlowKey& flow, std::span<const uint8_t> 
     return;
   }
   ++counters_[SessionCounter::kSslObjectsCreated];
-  BIO_up_ref(bio);
   SSL_set_bio(s.ssl, bio, bio);
   DTLS_set_timer_cb(s.ssl, retransmit_timer);
 
