@@ -117,15 +117,17 @@ void SessionEngine::start_session(const FlowKey& flow, std::span<const uint8_t> 
                                   uint64_t now_us) {
   ClientHelloView hello;
   Verdict drop = Verdict::kDropMalformedHello;
-  if (payload.size() > UINT16_MAX ||
-      !parse_client_hello(payload.data(), static_cast<uint16_t>(payload.size()), &hello, &drop) ||
-      hello.cookie_len == 0) {
-    ++counters_[SessionCounter::kHelloMalformed];
+  const bool parsed =
+      payload.size() <= UINT16_MAX &&
+      parse_client_hello(payload.data(), static_cast<uint16_t>(payload.size()), &hello, &drop);
+  // DTLSv1_listen hard-wires handshake_read_seq = 1 for the message after the cookie exchange:
+  // any other message_seq (the parser itself refuses > 1) never reaches OpenSSL.
+  if ((parsed && hello.message_seq != 1) || (!parsed && drop == Verdict::kDropHelloSeq)) {
+    ++counters_[SessionCounter::kHelloSeqRejected];
     return;
   }
-  // DTLSv1_listen hard-wires handshake_read_seq = 1 for the message after the cookie exchange.
-  if (hello.message_seq != 1) {
-    ++counters_[SessionCounter::kHelloSeqRejected];
+  if (!parsed || hello.cookie_len == 0) {
+    ++counters_[SessionCounter::kHelloMalformed];
     return;
   }
   // Checked before anything is allocated: a flood of valid cookies at the cap costs a count.
