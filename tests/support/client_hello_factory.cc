@@ -2,14 +2,15 @@
 
 #include <gnutls/dtls.h>
 #include <gnutls/gnutls.h>
-#include <gtest/gtest.h>
 #include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <deque>
+#include <utility>
 
 namespace dtlsgate::test {
 namespace {
@@ -281,35 +282,33 @@ std::vector<ClientKind> all_client_kinds() {
   };
 }
 
-std::unique_ptr<DtlsClient> make_client(ClientKind kind) {
+std::unique_ptr<DtlsClient> make_client(ClientKind kind, std::string* error) {
   if (kind.stack == ClientStack::kOpenSsl) {
     auto client = std::make_unique<OpenSslClient>(kind.versions);
     if (!client->ready()) {
-      ADD_FAILURE() << "cannot set up an OpenSSL " << kind.name()
-                    << " client: " << openssl_errors();
+      *error = "cannot set up an OpenSSL " + kind.name() + " client: " + openssl_errors();
       return nullptr;
     }
     return client;
   }
   auto client = std::make_unique<GnuTlsClient>(kind.versions);
   if (!client->ready()) {
-    ADD_FAILURE() << "cannot set up a GnuTLS " << kind.name()
-                  << " client: " << client->last_error();
+    *error = "cannot set up a GnuTLS " + kind.name() + " client: " + client->last_error();
     return nullptr;
   }
   return client;
 }
 
-std::vector<NamedDatagram> real_client_hellos() {
+std::vector<NamedDatagram> real_client_hellos(std::string* error) {
   std::vector<NamedDatagram> hellos;
   for (const ClientKind& kind : all_client_kinds()) {
-    std::unique_ptr<DtlsClient> client = make_client(kind);
-    if (client == nullptr) continue;
+    std::unique_ptr<DtlsClient> client = make_client(kind, error);
+    if (client == nullptr) return {};
     std::vector<Datagram> first = client->start();
     if (first.size() != 1) {
-      ADD_FAILURE() << kind.name() << " sent " << first.size()
-                    << " datagrams to start, not 1: " << client->last_error();
-      continue;
+      *error = kind.name() + " sent " + std::to_string(first.size()) +
+               " datagrams to start, not 1: " + client->last_error();
+      return {};
     }
     hellos.push_back({kind.name(), std::move(first.front())});
   }
@@ -325,7 +324,7 @@ ListenResult openssl_listen(std::span<const uint8_t> datagram, std::span<const u
   BIO* in = BIO_new_mem_buf(datagram.data(), static_cast<int>(datagram.size()));
   BIO* out = BIO_new(BIO_s_mem());
   if (ctx == nullptr || peer == nullptr || in == nullptr || out == nullptr) {
-    ADD_FAILURE() << "cannot set up DTLSv1_listen: " << openssl_errors();
+    result.error = "cannot set up DTLSv1_listen: " + openssl_errors();
   } else {
     SSL_CTX_set_options(ctx, SSL_OP_COOKIE_EXCHANGE);
     SSL_CTX_set_app_data(ctx, &listen_cookie);
@@ -333,7 +332,7 @@ ListenResult openssl_listen(std::span<const uint8_t> datagram, std::span<const u
     SSL_CTX_set_cookie_verify_cb(ctx, listen_verify_cookie);
     ssl = SSL_new(ctx);
     if (ssl == nullptr) {
-      ADD_FAILURE() << "SSL_new for DTLSv1_listen: " << openssl_errors();
+      result.error = "SSL_new for DTLSv1_listen: " + openssl_errors();
     } else {
       BIO_set_mem_eof_return(in, -1);
       BIO* written = out;

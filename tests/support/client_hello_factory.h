@@ -50,23 +50,25 @@ class DtlsClient {
   virtual std::string last_error() const = 0;
 };
 
-// Aborts the calling test (ADD_FAILURE + nullptr) if the library refuses the configuration.
-std::unique_ptr<DtlsClient> make_client(ClientKind kind);
+// nullptr, and *error says why, if the library refuses the configuration.
+std::unique_ptr<DtlsClient> make_client(ClientKind kind, std::string* error);
 
 // The first datagram each client kind sends (ClientHello #1 UDP payloads), for benchmarks and
-// fuzz seeds. Randoms differ per call.
+// fuzz seeds, in all_client_kinds() order. Randoms differ per call. Empty, and *error says why,
+// if any client failed.
 struct NamedDatagram {
   std::string name;
   Datagram payload;
 };
-std::vector<NamedDatagram> real_client_hellos();
+std::vector<NamedDatagram> real_client_hellos(std::string* error);
 
 // OpenSSL's DTLSv1_listen (DTLS_server_method, SSL_OP_COOKIE_EXCHANGE) run on one datagram held
-// in a memory BIO. The cookie callback returns `cookie` as it is, so the HVR layout can be
-// compared with dtlsgate's byte for byte.
+// in a memory BIO. The generate callback returns `cookie` as it is, so the HVR can be compared
+// with dtlsgate's byte for byte; the verify callback accepts exactly `cookie` (listen returns 1).
 struct ListenResult {
-  int ret = 0;       // DTLSv1_listen's return value
-  Datagram written;  // everything listen wrote to its write BIO (the HVR, or nothing)
+  int ret = 0;        // DTLSv1_listen's return value
+  Datagram written;   // everything listen wrote to its write BIO (the HVR, or nothing)
+  std::string error;  // non-empty if OpenSSL could not be set up (listen did not run)
 };
 ListenResult openssl_listen(std::span<const uint8_t> datagram, std::span<const uint8_t> cookie);
 

@@ -267,8 +267,12 @@ class DifferentialTest : public testing::TestWithParam<std::tuple<ClientKind, Ne
   // Runs the client through ClientHello #1 -> dtlsgate's HVR -> ClientHello #2. Test failures
   // on the way are recorded; nullopt if the exchange could not go on.
   std::optional<Exchange> exchange_cookie_with_dtlsgate() {
-    std::unique_ptr<DtlsClient> client = make_client(kind());
-    if (client == nullptr) return std::nullopt;
+    std::string error;
+    std::unique_ptr<DtlsClient> client = make_client(kind(), &error);
+    if (client == nullptr) {
+      ADD_FAILURE() << error;
+      return std::nullopt;
+    }
     Exchange ex;
     std::vector<Datagram> sent = client->start();
     if (sent.size() != 1) {
@@ -300,8 +304,9 @@ class DifferentialTest : public testing::TestWithParam<std::tuple<ClientKind, Ne
 };
 
 TEST_P(DifferentialTest, HvrIsTheOneDtlsv1ListenWritesWithOurCookie) {
-  std::unique_ptr<DtlsClient> client = make_client(kind());
-  ASSERT_NE(client, nullptr);
+  std::string error;
+  std::unique_ptr<DtlsClient> client = make_client(kind(), &error);
+  ASSERT_NE(client, nullptr) << error;
   const std::vector<Datagram> sent = client->start();
   ASSERT_EQ(sent.size(), 1u) << client->last_error();
   const Bytes& hello = sent.front();
@@ -318,6 +323,7 @@ TEST_P(DifferentialTest, HvrIsTheOneDtlsv1ListenWritesWithOurCookie) {
 
   // Listen's cookie callback returns dtlsgate's cookie, so every byte must match.
   const ListenResult reference = openssl_listen(hello, hvr_cookie(hvr));
+  ASSERT_EQ(reference.error, "");
   EXPECT_EQ(reference.ret, 0);
   ASSERT_FALSE(reference.written.empty()) << "DTLSv1_listen wrote no HVR for " << hex(hello);
   EXPECT_EQ(hvr, reference.written) << describe_hvr_difference(hvr, reference.written);
@@ -348,6 +354,7 @@ TEST_P(DifferentialTest, ClientAnswersOurHvrWithACookieThatPassesUsAndOpenSsl) {
   // The slow path hands this datagram to DTLSv1_listen, whose verify callback accepts dtlsgate's
   // cookie: listen must take it as a verified ClientHello (1) and write nothing.
   const ListenResult reference = openssl_listen(ex->second_hello, second->cookie);
+  ASSERT_EQ(reference.error, "");
   EXPECT_EQ(reference.ret, 1);
   EXPECT_EQ(hex(reference.written), "");
 }
@@ -387,8 +394,9 @@ TEST_P(DifferentialTest, CookieHoldsOnlyForItsFlowAndTwoKeyEpochs) {
 }
 
 TEST_P(DifferentialTest, MalformedFirstHelloIsDroppedWhereListenDropsIt) {
-  std::unique_ptr<DtlsClient> client = make_client(kind());
-  ASSERT_NE(client, nullptr);
+  std::string error;
+  std::unique_ptr<DtlsClient> client = make_client(kind(), &error);
+  ASSERT_NE(client, nullptr) << error;
   const std::vector<Datagram> sent = client->start();
   ASSERT_EQ(sent.size(), 1u) << client->last_error();
   const Bytes& hello = sent.front();
@@ -475,6 +483,7 @@ TEST_P(DifferentialTest, MalformedFirstHelloIsDroppedWhereListenDropsIt) {
     const Bytes hvr = ours_answered ? reply_payload(client_to_us(), ours.frame) : Bytes{};
     const ListenResult reference =
         openssl_listen(datagram, ours_answered ? hvr_cookie(hvr) : any_cookie);
+    ASSERT_EQ(reference.error, "");
     const bool listen_answered = !reference.written.empty();
 
     EXPECT_EQ(listen_answered, c.listen_answers)
@@ -512,8 +521,9 @@ TEST(RealClientHellos, OneCookielessClientHelloPerClientKind) {
       {"openssl_any", kDtls10, kDtls12},    {"gnutls_dtls10", kDtls10, kDtls10},
       {"gnutls_dtls12", kDtls12, kDtls12},  {"gnutls_any", kDtls10, kDtls12},
   };
-  const std::vector<NamedDatagram> hellos = real_client_hellos();
-  ASSERT_EQ(hellos.size(), expected.size());
+  std::string error;
+  const std::vector<NamedDatagram> hellos = real_client_hellos(&error);
+  ASSERT_EQ(hellos.size(), expected.size()) << error;
   for (std::size_t i = 0; i < hellos.size(); ++i) {
     const NamedDatagram& h = hellos[i];
     SCOPED_TRACE(h.name);
