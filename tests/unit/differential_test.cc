@@ -164,6 +164,15 @@ std::optional<std::size_t> extensions_length_offset(const Bytes& d) {
   return at;
 }
 
+// Where the cookie of a ClientHello datagram starts (after its length byte).
+std::optional<std::size_t> cookie_offset(const Bytes& d) {
+  const std::size_t sid_len_at = at::kBody + 2 + 32;
+  if (d.size() <= sid_len_at) return std::nullopt;
+  const std::size_t cookie_len_at = sid_len_at + 1 + d[sid_len_at];
+  if (d.size() <= cookie_len_at + d[cookie_len_at]) return std::nullopt;
+  return cookie_len_at + 1;
+}
+
 // The cookie bytes of an HVR payload (as many as it announces and holds).
 Bytes hvr_cookie(const Bytes& hvr) {
   if (hvr.size() <= at::kCookie) return {};
@@ -390,6 +399,71 @@ TEST_P(DifferentialTest, CookieHoldsOnlyForItsFlowAndTwoKeyEpochs) {
     c.change(spec);
     const Decision d = classify(spec, ex->second_hello, *ring.snapshot());
     EXPECT_EQ(verdict_name(d.verdict), verdict_name(c.expected));
+  }
+}
+
+// What listen does with a datagram: pass it to the handshake, answer it, or drop it.
+enum class ListenOutcome { kPasses, kAnswersHvr, kDrops };
+
+ListenOutcome outcome_of(const ListenResult& r) {
+  if (!r.written.empty()) return ListenOutcome::kAnswersHvr;
+  return r.ret == 1 ? ListenOutcome::kPasses : ListenOutcome::kDrops;
+}
+
+const char* name_of(ListenOutcome o) {
+  switch (o) {
+    case ListenOutcome::kPasses:
+      return "passes";
+    case ListenOutcome::kAnswersHvr:
+      return "answers HVR";
+    case ListenOutcome::kDrops:
+      return "drops";
+  }
+  return "?";
+}
+
+TEST_P(DifferentialTest, SecondHelloVariantsAgainstListen) {
+  const std::optional<Exchange> ex = exchange_cookie_with_dtlsgate();
+  ASSERT_TRUE(ex);
+  const std::optional<std::size_t> cookie_at = cookie_offset(ex->second_hello);
+  ASSERT_TRUE(cookie_at);
+  const Bytes cookie = hvr_cookie(ex->hvr);
+  ASSERT_EQ(cookie.size(), kCookieLen);
+  struct Case {
+    std::string name;
+    std::function<void(Bytes&)> mutate;
+    Verdict dtlsgate;
+    ListenOutcome listen;  // listen's verify callback accepts exactly dtlsgate's cookie
+  };
+  const std::vector<Case> cases = {
+      {"unchanged", [](Bytes&) {}, Verdict::kPassVerified, ListenOutcome::kPasses},
+      {"retransmitted (record sequence 2)", [](Bytes& d) { d[at::kRecordSeq + 5] = 2; },
+       Verdict::kPassVerified, ListenOutcome::kPasses},
+      // OpenSSL 3.0.22 takes message_seq 0 or 1 only; dtlsgate forwards only 1 (DESIGN.md).
+      {"message_seq 2", [](Bytes& d) { store_be16(&d[at::kMessageSeq], 2); },
+       Verdict::kDropHelloSeq, ListenOutcome::kDrops},
+      // Listen passes it, but the handshake that follows expects message_seq 1: dtlsgate is
+      // stricter on purpose (drop_hello_seq).
+      {"message_seq 0", [](Bytes& d) { store_be16(&d[at::kMessageSeq], 0); },
+       Verdict::kDropHelloSeq, ListenOutcome::kPasses},
+      // Listen treats a cookie that fails verification as none (RFC 6347) and answers again;
+      // dtlsgate drops it and counts why (drop_bad_cookie / drop_expired_cookie).
+      {"last cookie byte flipped", [&](Bytes& d) { d[*cookie_at + kCookieLen - 1] ^= 0x01; },
+       Verdict::kDropBadCookie, ListenOutcome::kAnswersHvr},
+      {"cookie key id two epochs old",
+       [&](Bytes& d) { d[*cookie_at] = static_cast<uint8_t>(d[*cookie_at] - 2); },
+       Verdict::kDropExpiredCookie, ListenOutcome::kAnswersHvr},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    Bytes datagram = ex->second_hello;
+    c.mutate(datagram);
+    const Decision ours = classify(client_to_us(), datagram, keys());
+    EXPECT_EQ(verdict_name(ours.verdict), verdict_name(c.dtlsgate));
+    const ListenResult reference = openssl_listen(datagram, cookie);
+    ASSERT_EQ(reference.error, "");
+    EXPECT_STREQ(name_of(outcome_of(reference)), name_of(c.listen))
+        << "listen returned " << reference.ret << " and wrote " << hex(reference.written);
   }
 }
 
