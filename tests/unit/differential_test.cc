@@ -335,7 +335,7 @@ TEST_P(DifferentialTest, HvrIsTheOneDtlsv1ListenWritesWithOurCookie) {
   ASSERT_EQ(reference.error, "");
   EXPECT_EQ(reference.ret, 0);
   ASSERT_FALSE(reference.written.empty()) << "DTLSv1_listen wrote no HVR for " << hex(hello);
-  EXPECT_EQ(hvr, reference.written) << describe_hvr_difference(hvr, reference.written);
+  EXPECT_TRUE(hvr == reference.written) << describe_hvr_difference(hvr, reference.written);
 }
 
 TEST_P(DifferentialTest, ClientAnswersOurHvrWithACookieThatPassesUsAndOpenSsl) {
@@ -567,7 +567,7 @@ TEST_P(DifferentialTest, MalformedFirstHelloIsDroppedWhereListenDropsIt) {
       EXPECT_TRUE(is_drop(ours.verdict)) << "dtlsgate: " << verdict_name(ours.verdict);
     }
     if (ours_answered && listen_answered) {
-      EXPECT_EQ(hvr, reference.written) << describe_hvr_difference(hvr, reference.written);
+      EXPECT_TRUE(hvr == reference.written) << describe_hvr_difference(hvr, reference.written);
     }
   }
 }
