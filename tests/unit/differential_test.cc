@@ -236,6 +236,8 @@ class DifferentialTest : public testing::TestWithParam<std::tuple<ClientKind, Ne
     return spec;
   }
 
+  // classify() on one frame, checked against classify_burst() on a copy of it: the workers take
+  // the burst path (MACs interleaved), so both must decide alike.
   Decision classify(const UdpFrameSpec& spec, const Bytes& payload,
                     const CookieKeySet& keys) const {
     Decision d;
@@ -243,7 +245,60 @@ class DifferentialTest : public testing::TestWithParam<std::tuple<ClientKind, Ne
     FrameRef ref{d.frame.data(), static_cast<uint16_t>(d.frame.size())};
     d.verdict = classifier_.classify(keys, ref, &d.pass);
     d.frame.resize(ref.len);
+    const std::vector<Decision> burst = classify_burst({{spec, payload}}, keys);
+    expect_same_decision(d, burst.front());
     return d;
+  }
+
+  struct Input {
+    UdpFrameSpec spec;
+    Bytes payload;
+  };
+  std::vector<Decision> classify_burst(const std::vector<Input>& inputs,
+                                       const CookieKeySet& keys) const {
+    std::vector<Decision> out(inputs.size());
+    std::vector<FrameRef> refs(inputs.size());
+    for (std::size_t i = 0; i < inputs.size(); ++i) {
+      out[i].frame = build_udp_frame(inputs[i].spec, inputs[i].payload);
+      refs[i] = FrameRef{out[i].frame.data(), static_cast<uint16_t>(out[i].frame.size())};
+    }
+    std::vector<Verdict> verdicts(inputs.size());
+    std::vector<PassInfo> pass(inputs.size());
+    VerdictCounters counters;
+    classifier_.classify_burst(keys, refs.data(), refs.size(), verdicts.data(), pass.data(),
+                               counters);
+    EXPECT_EQ(counters.total(), inputs.size()) << "one verdict counted per frame";
+    for (std::size_t i = 0; i < inputs.size(); ++i) {
+      out[i].verdict = verdicts[i];
+      out[i].pass = pass[i];
+      out[i].frame.resize(refs[i].len);
+    }
+    return out;
+  }
+
+  static void expect_same_decision(const Decision& single, const Decision& burst) {
+    EXPECT_EQ(verdict_name(burst.verdict), verdict_name(single.verdict)) << "burst vs single";
+    EXPECT_EQ(hex(burst.frame), hex(single.frame)) << "burst vs single: frame afterwards";
+    if (single.verdict == Verdict::kPassVerified || single.verdict == Verdict::kPassFlow) {
+      EXPECT_EQ(burst.pass.flow, single.pass.flow) << "burst vs single";
+      EXPECT_EQ(burst.pass.payload_offset, single.pass.payload_offset) << "burst vs single";
+      EXPECT_EQ(burst.pass.payload_len, single.pass.payload_len) << "burst vs single";
+    }
+  }
+
+  // The frames of a table, one by one and then all in one burst (twice over, so the burst
+  // crosses the classifier's batch size): each frame's decision must not depend on its
+  // neighbours.
+  void expect_burst_decides_as_one_by_one(const std::vector<Input>& inputs,
+                                          const std::vector<Decision>& singles,
+                                          const CookieKeySet& keys) const {
+    std::vector<Input> twice = inputs;
+    twice.insert(twice.end(), inputs.begin(), inputs.end());
+    const std::vector<Decision> burst = classify_burst(twice, keys);
+    for (std::size_t i = 0; i < twice.size(); ++i) {
+      SCOPED_TRACE("burst position " + std::to_string(i));
+      expect_same_decision(singles[i % singles.size()], burst[i]);
+    }
   }
 
   // The UDP payload of dtlsgate's reply to a frame built from `request` (same layer sizes).
@@ -454,17 +509,22 @@ TEST_P(DifferentialTest, SecondHelloVariantsAgainstListen) {
        [&](Bytes& d) { d[*cookie_at] = static_cast<uint8_t>(d[*cookie_at] - 2); },
        Verdict::kDropExpiredCookie, ListenOutcome::kAnswersHvr},
   };
+  std::vector<Input> inputs;
+  std::vector<Decision> singles;
   for (const Case& c : cases) {
     SCOPED_TRACE(c.name);
     Bytes datagram = ex->second_hello;
     c.mutate(datagram);
     const Decision ours = classify(client_to_us(), datagram, keys());
+    inputs.push_back({client_to_us(), datagram});
+    singles.push_back(ours);
     EXPECT_EQ(verdict_name(ours.verdict), verdict_name(c.dtlsgate));
     const ListenResult reference = openssl_listen(datagram, cookie);
     ASSERT_EQ(reference.error, "");
     EXPECT_STREQ(name_of(outcome_of(reference)), name_of(c.listen))
         << "listen returned " << reference.ret << " and wrote " << hex(reference.written);
   }
+  expect_burst_decides_as_one_by_one(inputs, singles, keys());
 }
 
 TEST_P(DifferentialTest, MalformedFirstHelloIsDroppedWhereListenDropsIt) {
@@ -548,11 +608,15 @@ TEST_P(DifferentialTest, MalformedFirstHelloIsDroppedWhereListenDropsIt) {
        true, false},
   };
   const Bytes any_cookie(kCookieLen, 0xc0);
+  std::vector<Input> inputs;
+  std::vector<Decision> singles;
   for (const Case& c : cases) {
     SCOPED_TRACE(c.name);
     Bytes datagram = hello;
     c.mutate(datagram);
     const Decision ours = classify(client_to_us(), datagram, keys());
+    inputs.push_back({client_to_us(), datagram});
+    singles.push_back(ours);
     const bool ours_answered = ours.verdict == Verdict::kReplyHvr;
     const Bytes hvr = ours_answered ? reply_payload(client_to_us(), ours.frame) : Bytes{};
     const ListenResult reference =
@@ -570,6 +634,7 @@ TEST_P(DifferentialTest, MalformedFirstHelloIsDroppedWhereListenDropsIt) {
       EXPECT_TRUE(hvr == reference.written) << describe_hvr_difference(hvr, reference.written);
     }
   }
+  expect_burst_decides_as_one_by_one(inputs, singles, keys());
 }
 
 std::string param_name(const testing::TestParamInfo<DifferentialTest::ParamType>& info) {
