@@ -14,22 +14,24 @@
 #include "dtlsgate/cookie/cookie.h"
 #include "dtlsgate/counters.h"
 #include "dtlsgate/endpoint.h"
+#include "dtlsgate/wire/packet.h"
 
 namespace dtlsgate {
 
 class FlowTable;
 
 struct ClassifierConfig {
-  std::vector<std::array<uint8_t, 4>> ipv4;    // addresses we answer for
-  std::vector<std::array<uint8_t, 16>> ipv6;   // addresses we answer for
-  std::vector<uint16_t> ports{4433};           // UDP ports we serve (host order)
-  std::array<uint8_t, 6> mac{};                // our MAC (ARP / ND replies)
+  std::vector<std::array<uint8_t, 4>> ipv4;   // addresses we answer for
+  std::vector<std::array<uint8_t, 16>> ipv6;  // addresses we answer for
+  std::vector<uint16_t> ports{4433};          // UDP ports we serve (host order)
+  std::array<uint8_t, 6> mac{};               // our MAC (ARP / ND replies)
 };
 
 // A frame as the I/O shell sees it. len is updated when the frame is rewritten into a reply.
 struct FrameRef {
   uint8_t* data = nullptr;
   uint16_t len = 0;
+  uint16_t capacity = 0;  // bytes writable at data (0: just len); only ND replies may grow
 };
 
 // Filled for the pass verdicts: what the slow path needs without parsing again.
@@ -48,12 +50,20 @@ class Classifier {
   Verdict classify(const CookieKeySet& keys, FrameRef& frame, PassInfo* pass) const;
 
   // A burst: one key snapshot for all frames, verdicts and counts out.
-  void classify_burst(const CookieKeySet& keys, FrameRef* frames, std::size_t n,
-                      Verdict* verdicts, PassInfo* pass, VerdictCounters& counters) const;
+  void classify_burst(const CookieKeySet& keys, FrameRef* frames, std::size_t n, Verdict* verdicts,
+                      PassInfo* pass, VerdictCounters& counters) const;
 
   const ClassifierConfig& config() const { return config_; }
 
  private:
+  Verdict classify_udp(const CookieKeySet& keys, FrameRef& frame, FrameView& view,
+                       PassInfo* pass) const;
+  Verdict classify_arp(FrameRef& frame, const FrameView& view) const;
+  Verdict classify_icmpv6(FrameRef& frame, const FrameView& view) const;
+  bool is_our_ipv4(const uint8_t* addr) const;
+  bool is_our_ipv6(const uint8_t* addr) const;
+  bool is_our_port(uint16_t port) const;
+
   ClassifierConfig config_;
   const FlowTable* flows_;
 };

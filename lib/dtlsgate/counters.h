@@ -12,44 +12,44 @@
 #include <cstdint>
 #include <string_view>
 
-#define DTLSGATE_VERDICTS(X)                                                                      \
-  X(kReplyHvr, hvr_sent, "cookie-less ClientHello answered in place with a HelloVerifyRequest")   \
+#define DTLSGATE_VERDICTS(X)                                                                       \
+  X(kReplyHvr, hvr_sent, "cookie-less ClientHello answered in place with a HelloVerifyRequest")    \
   X(kPassVerified, passed_verified, "ClientHello with a valid cookie, passed to the slow path")    \
-  X(kPassFlow, passed_flow, "datagram of a known session 5-tuple, passed to the slow path")       \
-  X(kReplyArp, arp_replied, "ARP request for one of our IPv4 addresses, answered in place")       \
-  X(kReplyNd, nd_replied, "IPv6 neighbour solicitation for one of our addresses, answered")       \
-  X(kDropTruncated, drop_truncated, "frame shorter than the headers it announces")                \
-  X(kDropNotIp, drop_not_ip, "EtherType is not IPv4, IPv6 or ARP (or more than two VLAN tags)")   \
-  X(kDropNotForUs, drop_not_for_us, "destination address or UDP port is not one we serve")        \
-  X(kDropBadIpHeader, drop_bad_ip_header, "bad IPv4 version/IHL/length/checksum or IPv6 length") \
-  X(kDropIpFragment, drop_ip_fragment, "IPv4 fragment (a stateless filter cannot reassemble)")   \
-  X(kDropIpv6ExtHeader, drop_ipv6_ext_header, "IPv6 extension header before the transport")       \
-  X(kDropNotUdp, drop_not_udp, "IP protocol is not UDP (nor an ICMPv6 solicitation for us)")      \
-  X(kDropBadUdpLength, drop_bad_udp_length, "UDP length disagrees with the IP payload length")    \
-  X(kDropBadUdpChecksum, drop_bad_udp_checksum, "UDP checksum wrong (or zero over IPv6)")         \
-  X(kDropRecordShort, drop_record_short, "UDP payload shorter than a DTLS record header")         \
-  X(kDropNotHandshake, drop_not_handshake, "unknown 5-tuple and content type is not handshake")   \
-  X(kDropBadVersion, drop_bad_version, "record or client_version major byte is not 0xFE")         \
-  X(kDropNonzeroEpoch, drop_nonzero_epoch, "unknown 5-tuple and record epoch is not 0")           \
-  X(kDropRecordLength, drop_record_length, "record length runs past the datagram")                \
-  X(kDropTrailingBytes, drop_trailing_bytes, "bytes after the ClientHello record")                \
-  X(kDropNotClientHello, drop_not_client_hello, "unknown 5-tuple and handshake is no ClientHello")\
-  X(kDropFragmentedHello, drop_fragmented_hello, "ClientHello fragment (offset != 0 or partial)") \
-  X(kDropBadHandshakeLength, drop_bad_handshake_length, "fragment length > message length etc.")  \
-  X(kDropMalformedHello, drop_malformed_hello, "ClientHello body fails its length checks")        \
-  X(kDropBadCookie, drop_bad_cookie, "cookie present but its MAC does not verify")                \
-  X(kDropExpiredCookie, drop_expired_cookie, "cookie minted under a key that is retired")         \
-  X(kDropHelloSeq, drop_hello_seq, "valid cookie but message_seq != 1 (OpenSSL would reject)")
+  X(kPassFlow, passed_flow, "datagram of a known session 5-tuple, passed to the slow path")        \
+  X(kReplyArp, arp_replied, "ARP request for one of our IPv4 addresses, answered in place")        \
+  X(kReplyNd, nd_replied, "IPv6 neighbour solicitation for one of our addresses, answered")        \
+  X(kDropTruncated, drop_truncated, "frame shorter than the headers it announces")                 \
+  X(kDropNotIp, drop_not_ip, "EtherType is not IPv4, IPv6 or ARP (or more than two VLAN tags)")    \
+  X(kDropNotForUs, drop_not_for_us, "destination address or UDP port is not one we serve")         \
+  X(kDropBadIpHeader, drop_bad_ip_header, "bad IPv4 version/IHL/length/checksum or IPv6 length")   \
+  X(kDropIpFragment, drop_ip_fragment, "IPv4 fragment (a stateless filter cannot reassemble)")     \
+  X(kDropIpv6ExtHeader, drop_ipv6_ext_header, "IPv6 extension header before the transport")        \
+  X(kDropNotUdp, drop_not_udp, "IP protocol is not UDP (nor an ICMPv6 solicitation for us)")       \
+  X(kDropBadUdpLength, drop_bad_udp_length, "UDP length disagrees with the IP payload length")     \
+  X(kDropBadUdpChecksum, drop_bad_udp_checksum, "UDP checksum wrong (or zero over IPv6)")          \
+  X(kDropRecordShort, drop_record_short, "UDP payload shorter than a DTLS record header")          \
+  X(kDropNotHandshake, drop_not_handshake, "unknown 5-tuple and content type is not handshake")    \
+  X(kDropBadVersion, drop_bad_version, "record or client_version major byte is not 0xFE")          \
+  X(kDropNonzeroEpoch, drop_nonzero_epoch, "unknown 5-tuple and record epoch is not 0")            \
+  X(kDropRecordLength, drop_record_length, "record length runs past the datagram")                 \
+  X(kDropTrailingBytes, drop_trailing_bytes, "bytes after the ClientHello record")                 \
+  X(kDropNotClientHello, drop_not_client_hello, "unknown 5-tuple and handshake is no ClientHello") \
+  X(kDropFragmentedHello, drop_fragmented_hello, "ClientHello fragment (offset != 0 or partial)")  \
+  X(kDropBadHandshakeLength, drop_bad_handshake_length, "fragment length > message length etc.")   \
+  X(kDropMalformedHello, drop_malformed_hello, "ClientHello body fails its length checks")         \
+  X(kDropBadCookie, drop_bad_cookie, "cookie present but its MAC does not verify")                 \
+  X(kDropExpiredCookie, drop_expired_cookie, "cookie minted under a key that is retired")          \
+  X(kDropHelloSeq, drop_hello_seq, "message_seq > 2, or a valid cookie with message_seq != 1")     \
+  X(kDropReplyTooLarge, drop_reply_too_large, "reply would not fit where the request was")
 
 // Counters kept by the I/O shell around the classifier (not verdicts: they do not add up to rx).
 //   X(counter name, help text)
-#define DTLSGATE_IO_COUNTERS(X)                                                           \
-  X(rx_packets, "frames received from the NIC queues")                                    \
-  X(rx_bytes, "bytes received from the NIC queues")                                       \
-  X(tx_packets, "frames sent by the workers (HVR, ARP, ND)")                              \
-  X(tx_dropped, "replies dropped because the TX queue was full")                          \
-  X(ring_dropped, "passed datagrams dropped because the slow-path ring was full")         \
-  X(hvr_oversize_refused, "HVR that would have been larger than its ClientHello (never)")
+#define DTLSGATE_IO_COUNTERS(X)                                  \
+  X(rx_packets, "frames received from the NIC queues")           \
+  X(rx_bytes, "bytes received from the NIC queues")              \
+  X(tx_packets, "frames sent by the workers (HVR, ARP, ND)")     \
+  X(tx_dropped, "replies dropped because the TX queue was full") \
+  X(ring_dropped, "passed datagrams dropped because the slow-path ring was full")
 
 namespace dtlsgate {
 
@@ -80,7 +80,9 @@ constexpr std::string_view verdict_name(Verdict v) {
   return kVerdictInfo[static_cast<std::size_t>(v)].name;
 }
 
-constexpr bool is_drop(Verdict v) { return v >= Verdict::kDropTruncated; }
+constexpr bool is_drop(Verdict v) {
+  return v >= Verdict::kDropTruncated;
+}
 
 // Per-verdict counts for one worker. Owned by one core; summed by the main lcore.
 struct alignas(64) VerdictCounters {
