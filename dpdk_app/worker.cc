@@ -36,7 +36,10 @@ unsigned poll_queue(const WorkerContext& ctx, const WorkerQueue& q) {
   FrameRef frames[kBurst];
   for (uint16_t i = 0; i < n; ++i) {
     // A multi-segment frame shows only its first segment: lib drops it as truncated.
-    frames[i] = FrameRef{rte_pktmbuf_mtod(pkts[i], uint8_t*), pkts[i]->data_len};
+    // Replies may use the tailroom (an ND advertisement can outgrow its solicitation).
+    const uint16_t capacity = static_cast<uint16_t>(
+        pkts[i]->data_len + (pkts[i]->nb_segs == 1 ? rte_pktmbuf_tailroom(pkts[i]) : 0));
+    frames[i] = FrameRef{rte_pktmbuf_mtod(pkts[i], uint8_t*), pkts[i]->data_len, capacity};
     io.rx_bytes += pkts[i]->pkt_len;
   }
   io.rx_packets += n;
@@ -57,10 +60,10 @@ unsigned poll_queue(const WorkerContext& ctx, const WorkerQueue& q) {
     rte_mbuf* m = pkts[i];
     const Verdict v = verdicts[i];
     if (is_reply(v)) {
-      if (frames[i].len > m->data_len || m->nb_segs != 1) {
-        ++io.hvr_oversize_refused;
-        drop[ndrop++] = m;
-        continue;
+      if (m->nb_segs != 1) {  // the reply lives in the first segment only
+        rte_pktmbuf_free(m->next);
+        m->next = nullptr;
+        m->nb_segs = 1;
       }
       m->data_len = frames[i].len;
       m->pkt_len = frames[i].len;
