@@ -118,8 +118,8 @@ bool setup_port(uint16_t port_id, uint16_t queues, rte_mempool* pool, PortInfo* 
   // IPv6 neighbour solicitations go to a solicited-node multicast address.
   if (rte_eth_allmulticast_enable(port_id) != 0)
     std::printf(
-        "dtlsgate: port %u (%s): cannot enable all-multicast; IPv6 neighbour "
-        "solicitations may not reach us\n",
+        "dtlsgate: port %u (%s): all-multicast not supported: if it filters "
+        "multicast, IPv6 neighbour solicitations will not reach us\n",
         port_id, info.driver.c_str());
 
   std::printf(
