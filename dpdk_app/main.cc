@@ -21,6 +21,7 @@
 #include "dtlsgate/classifier.h"
 #include "dtlsgate/cookie/keyring.h"
 #include "dtlsgate/flow_table.h"
+#include "dtlsgate/hvr_rate_limiter.h"
 #include "options.h"
 #include "pass_sink.h"
 #include "port.h"
@@ -155,18 +156,34 @@ int run(const AppOptions& opts) {
     pass_rings.push_back(ring);
   }
 
+  // One HVR rate limiter per worker (its state is the worker's own), so one classifier per
+  // queue: classifier_of[port index][worker].
+  std::vector<std::unique_ptr<HvrRateLimiter>> limiters(workers);
+  if (opts.hvr_rate != 0 || opts.hvr_rate_per_prefix != 0) {
+    HvrRateLimit limit;
+    limit.global_per_second = opts.hvr_rate;
+    limit.per_prefix_per_second = opts.hvr_rate_per_prefix;
+    for (auto& l : limiters) l = std::make_unique<HvrRateLimiter>(limit);
+    std::printf(
+        "dtlsgate: HVR caps per worker: %llu/s in all, %llu/s per source prefix (0 = none)\n",
+        static_cast<unsigned long long>(opts.hvr_rate),
+        static_cast<unsigned long long>(opts.hvr_rate_per_prefix));
+  }
   FlowTable flows(kFlowTableCapacity);
-  std::vector<std::unique_ptr<Classifier>> classifiers;
-  for (uint16_t p : ports) {
+  std::vector<std::vector<std::unique_ptr<Classifier>>> classifier_of(ports.size());
+  for (std::size_t pi = 0; pi < ports.size(); ++pi) {
     PortInfo info;
-    if (!setup_port(p, static_cast<uint16_t>(workers), pool, &info, &error))
+    if (!setup_port(ports[pi], static_cast<uint16_t>(workers), pool, &info, &error))
       return runtime_error(error);
     ClassifierConfig config;
     config.ipv4 = opts.ipv4;
     config.ipv6 = opts.ipv6;
     config.ports = opts.ports;
     config.mac = opts.mac.value_or(info.mac);
-    classifiers.push_back(std::make_unique<Classifier>(std::move(config), &flows));
+    for (unsigned w = 0; w < workers; ++w) {
+      classifier_of[pi].push_back(std::make_unique<Classifier>(config, &flows));
+      classifier_of[pi].back()->set_rate_limiter(limiters[w].get());
+    }
   }
 
   MasterSecret secret;
@@ -188,12 +205,13 @@ int run(const AppOptions& opts) {
   std::vector<WorkerContext> contexts(workers);
   for (unsigned w = 0; w < workers; ++w) {
     for (std::size_t pi = 0; pi < ports.size(); ++pi)
-      contexts[w].queues.push_back(WorkerQueue{ports[pi], static_cast<uint16_t>(w),
-                                               classifiers[pi].get(),
-                                               stats.counters(pi * workers + w)});
+      contexts[w].queues.push_back(
+          WorkerQueue{ports[pi], static_cast<uint16_t>(w), classifier_of[pi][w].get(),
+                      stats.counters(pi * workers + w), limiters[w].get()});
     contexts[w].keyring = &keyring;
     contexts[w].pass_rings = pass_rings;
     contexts[w].stop = &g_stop;
+    contexts[w].ns_per_tsc = 1e9 / static_cast<double>(rte_get_tsc_hz());
   }
 
   ConfigView config_view{opts.addr_text,

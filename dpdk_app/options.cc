@@ -70,9 +70,17 @@ ParseResult parse_app_options(const std::vector<std::string>& args, AppOptions* 
       has_value = true;
     }
     if (name == "--help" || name == "-h") return ParseResult::kHelp;
-    static const char* const kWithValue[] = {"--addr",           "--port",         "--workers",
-                                             "--secret-file",    "--rotation",     "--duration",
-                                             "--stats-interval", "--summary-json", "--mac"};
+    static const char* const kWithValue[] = {"--addr",
+                                             "--port",
+                                             "--workers",
+                                             "--secret-file",
+                                             "--rotation",
+                                             "--duration",
+                                             "--stats-interval",
+                                             "--summary-json",
+                                             "--mac",
+                                             "--hvr-rate",
+                                             "--hvr-rate-per-prefix"};
     bool known = false;
     for (const char* k : kWithValue) known = known || name == k;
     if (!known) {
@@ -126,6 +134,10 @@ ParseResult parse_app_options(const std::vector<std::string>& args, AppOptions* 
     } else if (name == "--summary-json") {
       if (value.empty()) return bad("empty path");
       o.summary_json = value;
+    } else if (name == "--hvr-rate" || name == "--hvr-rate-per-prefix") {
+      uint64_t* rate = name == "--hvr-rate" ? &o.hvr_rate : &o.hvr_rate_per_prefix;
+      if (!parse_uint<uint64_t>(value, 0, 1'000'000'000, rate))
+        return bad("not a rate in HVRs per second (0 = no cap)");
     } else if (name == "--mac") {
       std::array<uint8_t, 6> mac;
       if (!parse_mac(value, &mac)) return bad("not a MAC address (aa:bb:cc:dd:ee:ff)");
@@ -161,6 +173,10 @@ dtlsgate options:
   --stats-interval S     print packets per second every S seconds (default 1, 0 = quiet)
   --summary-json PATH    write the final counters as one JSON object at exit
   --mac MAC              MAC address to answer ARP/ND with (default: each port's own)
+  --hvr-rate N           reflection guard: at most N HVRs per second per worker (default 0:
+                         no cap); over the cap a ClientHello counts as drop_rate_limited
+  --hvr-rate-per-prefix N  at most N HVRs per second per worker to one source /24 (IPv4) or
+                         /56 (IPv6) (default 0: no cap)
   --help                 this text
 Exit codes: 0 after a clean stop (SIGINT, SIGTERM, --duration), 2 on a bad option, 1 on an
 EAL or port failure.

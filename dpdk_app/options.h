@@ -26,6 +26,8 @@ struct AppOptions {
   unsigned stats_interval = 1;                // --stats-interval, 0 = quiet
   std::string summary_json;                   // --summary-json
   std::optional<std::array<uint8_t, 6>> mac;  // --mac, overrides every port's MAC
+  uint64_t hvr_rate = 0;                      // --hvr-rate, per worker, 0 = no cap
+  uint64_t hvr_rate_per_prefix = 0;           // --hvr-rate-per-prefix, per worker, 0 = no cap
 };
 
 enum class ParseResult { kOk, kHelp, kError };

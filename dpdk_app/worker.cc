@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include <rte_cycles.h>
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
 #include <rte_prefetch.h>
@@ -47,6 +48,9 @@ unsigned poll_queue(const WorkerContext& ctx, const WorkerQueue& q) {
   Verdict verdicts[kBurst];
   PassInfo pass[kBurst];
   const CookieKeySet& keys = *ctx.keyring->snapshot();
+  if (q.limiter != nullptr)
+    q.limiter->set_time(
+        static_cast<uint64_t>(static_cast<double>(rte_get_tsc_cycles()) * ctx.ns_per_tsc));
   q.classifier->classify_burst(keys, frames, n, verdicts, pass, q.counters->verdicts);
 
   rte_mbuf* tx[kBurst];

@@ -10,6 +10,7 @@
 
 #include "dtlsgate/classifier.h"
 #include "dtlsgate/cookie/keyring.h"
+#include "dtlsgate/hvr_rate_limiter.h"
 #include "io_counters.h"
 
 struct rte_ring;
@@ -22,8 +23,9 @@ inline constexpr uint16_t kBurst = 32;
 struct WorkerQueue {
   uint16_t port_id = 0;
   uint16_t queue_id = 0;
-  const Classifier* classifier = nullptr;  // per port: it knows the port's MAC
+  const Classifier* classifier = nullptr;  // knows the port's MAC and the worker's limiter
   QueueCounters* counters = nullptr;
+  HvrRateLimiter* limiter = nullptr;  // the worker's (shared by its queues), or none
 };
 
 struct WorkerContext {
@@ -33,6 +35,7 @@ struct WorkerContext {
   // reaches the same slow-path thread.
   std::vector<rte_ring*> pass_rings;
   const std::atomic<bool>* stop = nullptr;
+  double ns_per_tsc = 0;  // the rate limiter's clock: TSC cycles to nanoseconds
 };
 
 // One burst from every queue of the worker. Returns the number of frames received. Tests call

@@ -2,6 +2,7 @@
 // through the RX ring, replies come out of the TX ring, passes land in the slow-path ring.
 // Checks the replies byte by byte, the counters and that every mbuf goes back to the pool.
 #include <gtest/gtest.h>
+#include <rte_cycles.h>
 #include <rte_eal.h>
 #include <rte_eth_ring.h>
 #include <rte_ethdev.h>
@@ -24,6 +25,7 @@
 #include "dtlsgate/cookie/cookie.h"
 #include "dtlsgate/cookie/keyring.h"
 #include "dtlsgate/flow_table.h"
+#include "dtlsgate/hvr_rate_limiter.h"
 #include "pass_sink.h"
 #include "port.h"
 #include "support/frame_builder.h"
@@ -104,6 +106,14 @@ class RingPortTest : public ::testing::Test {
     ctx_.keyring = &keyring_;
     ctx_.pass_rings = {ports_.pass};
     ctx_.stop = &stop_;
+    ctx_.ns_per_tsc = 1e9 / static_cast<double>(rte_get_tsc_hz());
+  }
+
+  // Gives this worker an HVR rate limiter, wired as main.cc does.
+  void limit(const HvrRateLimit& l) {
+    limiter_ = std::make_unique<HvrRateLimiter>(l);
+    classifier_->set_rate_limiter(limiter_.get());
+    ctx_.queues[0].limiter = limiter_.get();
   }
 
   void TearDown() override {
@@ -155,6 +165,7 @@ class RingPortTest : public ::testing::Test {
   FlowTable flows_{1024};
   CookieKeyring keyring_{fixed_secret(), 30, static_cast<uint64_t>(std::time(nullptr))};
   std::unique_ptr<Classifier> classifier_;
+  std::unique_ptr<HvrRateLimiter> limiter_;
   std::unique_ptr<QueueCounters> counters_;
   std::atomic<bool> stop_{false};
   WorkerContext ctx_;
@@ -417,6 +428,33 @@ TEST_F(RingPortTest, FullSlowPathRingIsACountedDropNotAStall) {
   EXPECT_EQ(verdict(Verdict::kPassVerified), 10u);
   EXPECT_EQ(counters_->io.ring_dropped, 6u);
   EXPECT_EQ(drain(ports_.pass).size(), 4u);
+}
+
+TEST_F(RingPortTest, HvrRateCapPerSourcePrefixWithholdsRepliesAsACountedDrop) {
+  HvrRateLimit l;
+  l.per_prefix_per_second = 1;
+  l.per_prefix_burst = 3;
+  limit(l);
+  std::vector<Bytes> flood;  // 20 ClientHellos from one /24, then one from another /24
+  for (uint16_t i = 0; i < 20; ++i) {
+    test::UdpFrameSpec s = spec_for(kHelloCases[0]);
+    s.src_ip = "203.0.113." + std::to_string(i + 1);
+    flood.push_back(test::build_udp_frame(s, test::client_hello_record(hello_for(kHelloCases[0]))));
+  }
+  test::UdpFrameSpec other = spec_for(kHelloCases[0]);
+  other.src_ip = "198.51.100.1";
+  flood.push_back(
+      test::build_udp_frame(other, test::client_hello_record(hello_for(kHelloCases[0]))));
+  inject(flood);
+  run_loop();
+  const std::vector<Bytes> sent = drain(ports_.tx);
+  EXPECT_EQ(sent.size(), verdict(Verdict::kReplyHvr));
+  EXPECT_LE(verdict(Verdict::kReplyHvr), 3u + 1u) << "burst of 3 for the flooded /24, 1 other";
+  const Bytes quiet = test::parse_ip("198.51.100.1");
+  bool quiet_answered = false;
+  for (const Bytes& r : sent) quiet_answered |= Bytes(r.begin() + 30, r.begin() + 34) == quiet;
+  EXPECT_TRUE(quiet_answered) << "the quiet /24 must still get its HVR";
+  EXPECT_EQ(verdict(Verdict::kReplyHvr) + verdict(Verdict::kDropRateLimited), flood.size());
 }
 
 TEST_F(RingPortTest, WorkerLcoreLoopAnswersUntilStoppedAndSinkFreesPasses) {
