@@ -227,9 +227,9 @@ int run(const AppOptions& opts) {
   sink.start();
 
   std::string addresses;
-  for (const std::string& a : opts.addr_text) addresses += " " + a;
+  for (const std::string& a : opts.addr_text) addresses.append(" ").append(a);
   std::string udp_ports;
-  for (uint16_t p : opts.ports) udp_ports += " " + std::to_string(p);
+  for (uint16_t p : opts.ports) udp_ports.append(" ").append(std::to_string(p));
   std::printf(
       "dtlsgate: answering for%s on UDP%s; %u worker(s)%s; cookie key epoch %llu "
       "(rotation %llus)\n",
