@@ -170,10 +170,8 @@ Verdict Classifier::finish(FrameRef& frame, const Pending& pending,
         return Verdict::kDropBadCookie;
     }
   }
-  const UdpReply reply = begin_udp_reply(frame.data, pending.view, kHvrLen, config_.mac);
-  write_hvr_record(frame.data + reply.payload, pending.record_seq, pending.cookie, kCookieLen);
-  finish_udp_reply(frame.data, pending.view, reply);
-  frame.len = reply.frame_len;
+  frame.len = write_hvr_reply(frame.data, pending.view, pending.record_seq, pending.cookie,
+                              config_.mac);
   return Verdict::kReplyHvr;
 }
 

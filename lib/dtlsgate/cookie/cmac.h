@@ -11,10 +11,11 @@
 namespace dtlsgate {
 
 // One tag to compute in a batch: msg/len in, 16 bytes out at tag.
+// No default member initializers: batches of these live on the stack per burst.
 struct CmacJob {
-  const uint8_t* msg = nullptr;
-  std::size_t len = 0;
-  uint8_t* tag = nullptr;
+  const uint8_t* msg;
+  std::size_t len;
+  uint8_t* tag;
 };
 
 class Aes128Cmac {

@@ -55,7 +55,34 @@ void Aes128Cmac::compute_batch(const CmacJob* jobs, std::size_t n) const {
       }
       max_blocks = std::max(max_blocks, blocks[l]);
     }
-    for (std::size_t b = 0; b < max_blocks; ++b) {
+    // Blocks every active lane has before its last one: no per-lane branches there (idle lanes
+    // read a zero block with stride 0). Then the tail, where lanes may differ in length.
+    std::size_t common = max_blocks;
+    const uint8_t* src[kLanes];
+    std::size_t stride[kLanes];
+    static constexpr uint8_t kZeroBlock[kBlock] = {};
+    for (std::size_t l = 0; l < kLanes; ++l) {
+      if (l < lanes) {
+        common = std::min(common, blocks[l] - 1);
+        src[l] = jobs[base + l].msg;
+        stride[l] = kBlock;
+      } else {
+        src[l] = kZeroBlock;
+        stride[l] = 0;
+      }
+    }
+    for (std::size_t b = 0; b < common; ++b) {
+      __m128i x[kLanes];
+      for (std::size_t l = 0; l < kLanes; ++l) {
+        x[l] = _mm_xor_si128(_mm_xor_si128(state[l], load_block(src[l])), rk[0]);
+        src[l] += stride[l];
+      }
+      for (int r = 1; r < kRounds; ++r) {
+        for (std::size_t l = 0; l < kLanes; ++l) x[l] = _mm_aesenc_si128(x[l], rk[r]);
+      }
+      for (std::size_t l = 0; l < kLanes; ++l) state[l] = _mm_aesenclast_si128(x[l], rk[kRounds]);
+    }
+    for (std::size_t b = common; b < max_blocks; ++b) {
       __m128i x[kLanes];
       for (std::size_t l = 0; l < kLanes; ++l) {
         __m128i in = _mm_setzero_si128();
