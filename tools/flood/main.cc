@@ -70,6 +70,7 @@ struct Options {
   uint16_t port_id = 0;
   double link_timeout = 10;
   double drain = 0.2;
+  double warmup = 0;
   uint64_t seed = 1;
   bool quiet = false;
 };
@@ -100,6 +101,8 @@ what comes back. Bounded: give --packets and/or --duration.
   --port-id N          DPDK port to use (0)
   --link-timeout S     wait this long for the link to come up (10)
   --drain SECONDS      keep counting replies this long after the last send (0.2)
+  --warmup SECONDS     send this long first and count nothing of it (the target's start-up
+                       and ring fill stay out of the figures); not part of --duration (0)
   --seed N             random seed for sources, garbage and forged tags (1)
   --quiet              no per-second lines, only the final summary
   --help               this text
@@ -205,6 +208,8 @@ Parse parse_options(const std::vector<std::string>& args, Options* o, std::strin
       if (!ok) fail(error, "--port-id: expected a port number, got '" + value + "'");
     } else if (name == "--link-timeout") {
       ok = parse_seconds(name, value, &o->link_timeout, error);
+    } else if (name == "--warmup") {
+      ok = parse_seconds(name, value, &o->warmup, error);
     } else if (name == "--drain") {
       ok = parse_seconds(name, value, &o->drain, error);
     } else if (name == "--seed") {
@@ -289,7 +294,7 @@ uint64_t unix_now() {
 struct Counters {
   uint64_t tx_packets = 0;
   uint64_t tx_bytes = 0;
-  uint64_t tx_full = 0;     // the port's TX ring was full: the target is slower than us
+  uint64_t tx_full = 0;     // bursts the TX ring did not take whole: the target is slower
   uint64_t alloc_fail = 0;  // a template pool ran dry
   std::array<uint64_t, kKindCount> tx_kind{};
   uint64_t rx_packets = 0;
@@ -474,10 +479,12 @@ int run(const Options& o, const std::vector<uint8_t>& hello,
   FastRandom random(o.seed * 0x9e3779b97f4a7c15ull + 1);
   Counters c;
   Counters last;
-  const uint64_t start = rte_rdtsc();
-  const uint64_t end_tsc = o.duration > 0
-                               ? start + static_cast<uint64_t>(o.duration * static_cast<double>(hz))
-                               : UINT64_MAX;
+  uint64_t start = rte_rdtsc();
+  uint64_t end_tsc = o.duration > 0
+                         ? start + static_cast<uint64_t>(o.duration * static_cast<double>(hz))
+                         : UINT64_MAX;
+  uint64_t warmup_end =
+      o.warmup > 0 ? start + static_cast<uint64_t>(o.warmup * static_cast<double>(hz)) : 0;
   uint64_t next_report = start + hz;
   uint64_t last_report = start;
   uint64_t tx_end = 0;
@@ -486,11 +493,22 @@ int run(const Options& o, const std::vector<uint8_t>& hello,
   rte_mbuf* tx[kMaxBurst];
   rte_mbuf* rx[kMaxBurst];
   Kind kinds[kMaxBurst];
+  uint16_t pending = 0;  // built, refused by a full TX ring, sent first next time
 
   while (!g_stop) {
     const uint64_t now = rte_rdtsc();
+    if (warmup_end != 0 && now >= warmup_end) {
+      // Counting starts now: the bounds and the rate apply from here.
+      warmup_end = 0;
+      if (end_tsc != UINT64_MAX) end_tsc += now - start;
+      start = now;
+      last_report = now;
+      next_report = now + hz;
+      c = Counters{};
+      last = c;
+    }
     if (tx_end == 0) {
-      if (now >= end_tsc || (o.packets != 0 && c.tx_packets >= o.packets)) {
+      if (warmup_end == 0 && (now >= end_tsc || (o.packets != 0 && c.tx_packets >= o.packets))) {
         tx_end = now;
       } else {
         uint64_t n = o.burst;
@@ -499,25 +517,29 @@ int run(const Options& o, const std::vector<uint8_t>& hello,
           const auto due = static_cast<uint64_t>(seconds_since(start, now) * o.rate);
           n = std::min<uint64_t>(n, due > c.tx_packets ? due - c.tx_packets : 0);
         }
-        uint16_t built = 0;
-        for (; built < n; ++built) {
-          const SourceRange& range = o.sources[source_turn];
-          source_turn = source_turn + 1 == o.sources.size() ? 0 : source_turn + 1;
-          const Kind kind = schedule[seq];
-          const std::size_t fam = range.family == AddressFamily::kIpv4 ? 0 : 1;
-          rte_mbuf* m = rte_pktmbuf_alloc(pool_of[fam][static_cast<std::size_t>(kind)]);
-          if (m == nullptr) {
-            ++c.alloc_fail;
-            break;
+        // Frames the port refused last time go first: building them again would waste the
+        // generator's time exactly when the target is the bottleneck.
+        uint16_t built = pending;
+        if (pending == 0) {
+          for (; built < n; ++built) {
+            const SourceRange& range = o.sources[source_turn];
+            source_turn = source_turn + 1 == o.sources.size() ? 0 : source_turn + 1;
+            const Kind kind = schedule[seq];
+            const std::size_t fam = range.family == AddressFamily::kIpv4 ? 0 : 1;
+            rte_mbuf* m = rte_pktmbuf_alloc(pool_of[fam][static_cast<std::size_t>(kind)]);
+            if (m == nullptr) {
+              ++c.alloc_fail;
+              break;
+            }
+            seq = seq + 1 == schedule.size() ? 0 : seq + 1;
+            const FrameTemplate& t = crafter.frame_template(kind, range.family);
+            const auto len = static_cast<uint16_t>(t.bytes.size());
+            m->data_len = len;
+            m->pkt_len = len;
+            crafter.patch(t, rte_pktmbuf_mtod(m, uint8_t*), range.draw(random), random);
+            tx[built] = m;
+            kinds[built] = kind;
           }
-          seq = seq + 1 == schedule.size() ? 0 : seq + 1;
-          const FrameTemplate& t = crafter.frame_template(kind, range.family);
-          const auto len = static_cast<uint16_t>(t.bytes.size());
-          m->data_len = len;
-          m->pkt_len = len;
-          crafter.patch(t, rte_pktmbuf_mtod(m, uint8_t*), range.draw(random), random);
-          tx[built] = m;
-          kinds[built] = kind;
         }
         const uint16_t sent = built == 0 ? 0 : rte_eth_tx_burst(port, 0, tx, built);
         for (uint16_t i = 0; i < sent; ++i) {
@@ -525,9 +547,11 @@ int run(const Options& o, const std::vector<uint8_t>& hello,
           c.tx_bytes += tx[i]->pkt_len;
         }
         c.tx_packets += sent;
-        if (sent < built) {
-          c.tx_full += built - sent;
-          rte_pktmbuf_free_bulk(tx + sent, built - sent);
+        pending = static_cast<uint16_t>(built - sent);
+        if (pending != 0) {
+          ++c.tx_full;
+          std::memmove(tx, tx + sent, pending * sizeof tx[0]);
+          std::memmove(kinds, kinds + sent, pending * sizeof kinds[0]);
         }
       }
     } else if (seconds_since(tx_end, now) >= o.drain) {
@@ -542,11 +566,11 @@ int run(const Options& o, const std::vector<uint8_t>& hello,
       if (!o.quiet) {
         const double dt = seconds_since(last_report, now);
         std::printf(
-            "flood: t=%.1f tx_mpps=%.3f tx_full_mpps=%.3f rx_mpps=%.3f rx_hvr_mpps=%.3f "
+            "flood: t=%.1f tx_mpps=%.3f tx_full_per_s=%.0f rx_mpps=%.3f rx_hvr_mpps=%.3f "
             "rx_other=%lu alloc_fail=%lu\n",
             seconds_since(start, now),
             static_cast<double>(c.tx_packets - last.tx_packets) / dt / 1e6,
-            static_cast<double>(c.tx_full - last.tx_full) / dt / 1e6,
+            static_cast<double>(c.tx_full - last.tx_full) / dt,
             static_cast<double>(c.rx_packets - last.rx_packets) / dt / 1e6,
             static_cast<double>(c.rx_hvr - last.rx_hvr) / dt / 1e6, c.rx_other - last.rx_other,
             c.alloc_fail - last.alloc_fail);
@@ -557,6 +581,7 @@ int run(const Options& o, const std::vector<uint8_t>& hello,
       next_report = now + hz;
     }
   }
+  if (pending != 0) rte_pktmbuf_free_bulk(tx, pending);
   const uint64_t finished = rte_rdtsc();
   if (tx_end == 0) tx_end = finished;
   print_summary(c, seconds_since(start, tx_end), seconds_since(start, finished));
