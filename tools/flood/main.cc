@@ -156,9 +156,10 @@ Parse parse_options(const std::vector<std::string>& args, Options* o, std::strin
       continue;
     }
     static const char* const kWithValue[] = {
-        "--dst-ip",   "--dst-port", "--dst-mac",     "--src-mac",      "--src",   "--src-port",
-        "--mix",      "--pcap",     "--secret-file", "--rotation",     "--rate",  "--packets",
-        "--duration", "--burst",    "--port-id",     "--link-timeout", "--drain", "--seed"};
+        "--dst-ip",       "--dst-port", "--dst-mac",  "--src-mac",     "--src",
+        "--src-port",     "--mix",      "--pcap",     "--secret-file", "--rotation",
+        "--rate",         "--packets",  "--duration", "--burst",       "--port-id",
+        "--link-timeout", "--drain",    "--seed",     "--warmup"};
     if (std::find(std::begin(kWithValue), std::end(kWithValue), name) == std::end(kWithValue)) {
       fail(error, "unknown option '" + name + "' (see --help)");
       return Parse::kError;
