@@ -71,6 +71,7 @@ struct Options {
   double link_timeout = 10;
   double drain = 0.2;
   double warmup = 0;
+  double linger = 0;
   uint64_t seed = 1;
   bool quiet = false;
 };
@@ -103,6 +104,9 @@ what comes back. Bounded: give --packets and/or --duration.
   --drain SECONDS      keep counting replies this long after the last send (0.2)
   --warmup SECONDS     send this long first and count nothing of it (the target's start-up
                        and ring fill stay out of the figures); not part of --duration (0)
+  --linger SECONDS     after the summary, keep the port open (idle, replies freed) this long or
+                       until SIGINT/SIGTERM: lets a memif peer stop first, since a DPDK 22.11
+                       memif server can crash when its client disconnects under load (0)
   --seed N             random seed for sources, garbage and forged tags (1)
   --quiet              no per-second lines, only the final summary
   --help               this text
@@ -159,7 +163,7 @@ Parse parse_options(const std::vector<std::string>& args, Options* o, std::strin
         "--dst-ip",       "--dst-port", "--dst-mac",  "--src-mac",     "--src",
         "--src-port",     "--mix",      "--pcap",     "--secret-file", "--rotation",
         "--rate",         "--packets",  "--duration", "--burst",       "--port-id",
-        "--link-timeout", "--drain",    "--seed",     "--warmup"};
+        "--link-timeout", "--drain",    "--seed",     "--warmup",      "--linger"};
     if (std::find(std::begin(kWithValue), std::end(kWithValue), name) == std::end(kWithValue)) {
       fail(error, "unknown option '" + name + "' (see --help)");
       return Parse::kError;
@@ -209,6 +213,8 @@ Parse parse_options(const std::vector<std::string>& args, Options* o, std::strin
       if (!ok) fail(error, "--port-id: expected a port number, got '" + value + "'");
     } else if (name == "--link-timeout") {
       ok = parse_seconds(name, value, &o->link_timeout, error);
+    } else if (name == "--linger") {
+      ok = parse_seconds(name, value, &o->linger, error);
     } else if (name == "--warmup") {
       ok = parse_seconds(name, value, &o->warmup, error);
     } else if (name == "--drain") {
@@ -586,6 +592,15 @@ int run(const Options& o, const std::vector<uint8_t>& hello,
   const uint64_t finished = rte_rdtsc();
   if (tx_end == 0) tx_end = finished;
   print_summary(c, seconds_since(start, tx_end), seconds_since(start, finished));
+  const uint64_t linger_end = finished + static_cast<uint64_t>(o.linger * static_cast<double>(hz));
+  while (!g_stop && rte_rdtsc() < linger_end) {
+    const uint16_t got = rte_eth_rx_burst(port, 0, rx, kMaxBurst);
+    if (got != 0) {
+      rte_pktmbuf_free_bulk(rx, got);
+    } else {
+      rte_delay_us_sleep(1000);
+    }
+  }
   rte_eth_dev_stop(port);
   rte_eth_dev_close(port);
   return 0;
