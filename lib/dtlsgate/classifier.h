@@ -14,6 +14,7 @@
 #include "dtlsgate/cookie/cookie.h"
 #include "dtlsgate/counters.h"
 #include "dtlsgate/endpoint.h"
+#include "dtlsgate/wire/packet.h"
 
 namespace dtlsgate {
 
@@ -30,6 +31,7 @@ struct ClassifierConfig {
 struct FrameRef {
   uint8_t* data = nullptr;
   uint16_t len = 0;
+  uint16_t capacity = 0;  // bytes writable at data (0: just len); only ND replies may grow
 };
 
 // Filled for the pass verdicts: what the slow path needs without parsing again.
@@ -54,6 +56,14 @@ class Classifier {
   const ClassifierConfig& config() const { return config_; }
 
  private:
+  Verdict classify_udp(const CookieKeySet& keys, FrameRef& frame, FrameView& view,
+                       PassInfo* pass) const;
+  Verdict classify_arp(FrameRef& frame, const FrameView& view) const;
+  Verdict classify_icmpv6(FrameRef& frame, const FrameView& view) const;
+  bool is_our_ipv4(const uint8_t* addr) const;
+  bool is_our_ipv6(const uint8_t* addr) const;
+  bool is_our_port(uint16_t port) const;
+
   ClassifierConfig config_;
   const FlowTable* flows_;
 };

@@ -39,17 +39,17 @@
   X(kDropMalformedHello, drop_malformed_hello, "ClientHello body fails its length checks")         \
   X(kDropBadCookie, drop_bad_cookie, "cookie present but its MAC does not verify")                 \
   X(kDropExpiredCookie, drop_expired_cookie, "cookie minted under a key that is retired")          \
-  X(kDropHelloSeq, drop_hello_seq, "valid cookie but message_seq != 1 (OpenSSL would reject)")
+  X(kDropHelloSeq, drop_hello_seq, "message_seq > 2, or a valid cookie with message_seq != 1")     \
+  X(kDropReplyTooLarge, drop_reply_too_large, "reply would not fit where the request was")
 
 // Counters kept by the I/O shell around the classifier (not verdicts: they do not add up to rx).
 //   X(counter name, help text)
-#define DTLSGATE_IO_COUNTERS(X)                                                   \
-  X(rx_packets, "frames received from the NIC queues")                            \
-  X(rx_bytes, "bytes received from the NIC queues")                               \
-  X(tx_packets, "frames sent by the workers (HVR, ARP, ND)")                      \
-  X(tx_dropped, "replies dropped because the TX queue was full")                  \
-  X(ring_dropped, "passed datagrams dropped because the slow-path ring was full") \
-  X(hvr_oversize_refused, "HVR that would have been larger than its ClientHello (never)")
+#define DTLSGATE_IO_COUNTERS(X)                                  \
+  X(rx_packets, "frames received from the NIC queues")           \
+  X(rx_bytes, "bytes received from the NIC queues")              \
+  X(tx_packets, "frames sent by the workers (HVR, ARP, ND)")     \
+  X(tx_dropped, "replies dropped because the TX queue was full") \
+  X(ring_dropped, "passed datagrams dropped because the slow-path ring was full")
 
 namespace dtlsgate {
 

@@ -1,1 +1,149 @@
-// placeholder: implementation lands with its issue-2 commit
+#include "dtlsgate/flow_table.h"
+
+#include <array>
+#include <bit>
+#include <cstring>
+#include <random>
+
+namespace dtlsgate {
+namespace {
+
+// A key packed into five 64-bit words so a slot can be read with plain atomic loads (a seqlock
+// reader must not race on non-atomic memory). The last word carries a tag bit that is never
+// zero for a live key; 0 marks an empty slot and 1 a tombstone.
+constexpr int kWords = 5;
+using PackedKey = std::array<uint64_t, kWords>;
+constexpr uint64_t kEmpty = 0;
+constexpr uint64_t kTombstone = 1;
+constexpr uint64_t kLiveTag = uint64_t{1} << 63;
+
+uint64_t word_at(const std::array<uint8_t, 16>& a, int i) {
+  uint64_t w;
+  std::memcpy(&w, a.data() + 8 * i, 8);
+  return w;
+}
+
+PackedKey pack(const FlowKey& k) {
+  return {word_at(k.client.addr, 0), word_at(k.client.addr, 1), word_at(k.server.addr, 0),
+          word_at(k.server.addr, 1),
+          kLiveTag | static_cast<uint64_t>(k.client.family) << 40 |
+              static_cast<uint64_t>(k.server.family) << 32 |
+              static_cast<uint64_t>(k.client.port) << 16 | k.server.port};
+}
+
+// Keyed per process so nobody can precompute colliding 5-tuples.
+const uint64_t kHashSeed = [] {
+  std::random_device rd;
+  return (static_cast<uint64_t>(rd()) << 32) | rd();
+}();
+
+uint64_t mix(uint64_t h) {
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdULL;
+  h ^= h >> 33;
+  h *= 0xc4ceb9fe1a85ec53ULL;
+  h ^= h >> 33;
+  return h;
+}
+
+uint64_t hash_packed(const PackedKey& p) {
+  uint64_t h = kHashSeed;
+  for (uint64_t w : p) h = mix(h ^ w) + 0x9e3779b97f4a7c15ULL;
+  return h;
+}
+
+}  // namespace
+
+struct alignas(64) FlowTable::Slot {
+  std::atomic<uint32_t> seq{0};  // odd while a writer is changing the slot
+  std::array<std::atomic<uint64_t>, kWords> words{};
+};
+
+uint64_t hash_flow(const FlowKey& key) {
+  return hash_packed(pack(key));
+}
+
+FlowTable::FlowTable(std::size_t capacity)
+    : slots_(new Slot[std::bit_ceil(capacity < 2 ? std::size_t{2} : capacity)]),
+      mask_(std::bit_ceil(capacity < 2 ? std::size_t{2} : capacity) - 1) {}
+
+FlowTable::~FlowTable() = default;
+
+bool FlowTable::contains(const FlowKey& key) const {
+  if (size_.load(std::memory_order_relaxed) == 0) return false;  // the flood's common case
+  const PackedKey want = pack(key);
+  std::size_t i = hash_packed(want) & mask_;
+  for (std::size_t probes = 0; probes <= mask_; ++probes, i = (i + 1) & mask_) {
+    const Slot& s = slots_[i];
+    PackedKey seen;
+    uint32_t before;
+    do {
+      before = s.seq.load(std::memory_order_acquire);
+      for (int w = 0; w < kWords; ++w) seen[w] = s.words[w].load(std::memory_order_relaxed);
+      std::atomic_thread_fence(std::memory_order_acquire);
+    } while ((before & 1) != 0 || s.seq.load(std::memory_order_relaxed) != before);
+    if (seen[kWords - 1] == kEmpty) return false;
+    if (seen == want) return true;
+  }
+  return false;
+}
+
+bool FlowTable::insert(const FlowKey& key) {
+  const PackedKey want = pack(key);
+  std::lock_guard<std::mutex> lock(writers_);
+  // Keep a quarter free so probe chains stay short for readers.
+  if (size_.load(std::memory_order_relaxed) >= (mask_ + 1) - (mask_ + 1) / 4) return false;
+  std::size_t i = hash_packed(want) & mask_;
+  Slot* target = nullptr;
+  for (std::size_t probes = 0; probes <= mask_; ++probes, i = (i + 1) & mask_) {
+    Slot& s = slots_[i];
+    const uint64_t tag = s.words[kWords - 1].load(std::memory_order_relaxed);
+    if (tag == kEmpty) {
+      if (target == nullptr) target = &s;
+      break;
+    }
+    if (tag == kTombstone) {
+      if (target == nullptr) target = &s;
+      continue;
+    }
+    bool same = true;
+    for (int w = 0; w < kWords && same; ++w) {
+      same = s.words[w].load(std::memory_order_relaxed) == want[w];
+    }
+    if (same) return false;
+  }
+  if (target == nullptr) return false;
+  const uint32_t seq = target->seq.load(std::memory_order_relaxed);
+  target->seq.store(seq + 1, std::memory_order_relaxed);
+  std::atomic_thread_fence(std::memory_order_release);
+  for (int w = 0; w < kWords; ++w) target->words[w].store(want[w], std::memory_order_relaxed);
+  target->seq.store(seq + 2, std::memory_order_release);
+  size_.fetch_add(1, std::memory_order_relaxed);
+  return true;
+}
+
+bool FlowTable::erase(const FlowKey& key) {
+  const PackedKey want = pack(key);
+  std::lock_guard<std::mutex> lock(writers_);
+  std::size_t i = hash_packed(want) & mask_;
+  for (std::size_t probes = 0; probes <= mask_; ++probes, i = (i + 1) & mask_) {
+    Slot& s = slots_[i];
+    const uint64_t tag = s.words[kWords - 1].load(std::memory_order_relaxed);
+    if (tag == kEmpty) return false;
+    bool same = true;
+    for (int w = 0; w < kWords && same; ++w) {
+      same = s.words[w].load(std::memory_order_relaxed) == want[w];
+    }
+    if (!same) continue;
+    const uint32_t seq = s.seq.load(std::memory_order_relaxed);
+    s.seq.store(seq + 1, std::memory_order_relaxed);
+    std::atomic_thread_fence(std::memory_order_release);
+    s.words[kWords - 1].store(kTombstone, std::memory_order_relaxed);
+    s.seq.store(seq + 2, std::memory_order_release);
+    size_.fetch_sub(1, std::memory_order_relaxed);
+    return true;
+  }
+  return false;
+}
+
+}  // namespace dtlsgate

@@ -1,1 +1,176 @@
-// placeholder: implementation lands with its issue-2 commit
+#include "dtlsgate/hvr_writer.h"
+
+#include <cstring>
+
+#include "dtlsgate/bytes.h"
+#include "dtlsgate/checksum.h"
+#include "dtlsgate/wire/client_hello.h"
+
+namespace dtlsgate {
+namespace {
+
+constexpr uint16_t kDtls10Version = 0xfeff;
+constexpr uint8_t kReplyTtl = 64;
+constexpr uint16_t kIpv4HeaderLen = 20;
+constexpr uint16_t kIpv6HeaderLen = 40;
+constexpr uint16_t kUdpHeaderLen = 8;
+
+void set_macs(uint8_t* frame, const std::array<uint8_t, 6>& our_mac) {
+  uint8_t requester[6];
+  std::memcpy(requester, frame + 6, 6);
+  const bool to_group = (frame[0] & 1) != 0;  // broadcast/multicast: answer from our own MAC
+  const bool have_mac = our_mac != std::array<uint8_t, 6>{};
+  if (to_group || have_mac) {
+    std::memcpy(frame + 6, our_mac.data(), 6);
+  } else {
+    std::memcpy(frame + 6, frame, 6);
+  }
+  std::memcpy(frame, requester, 6);
+}
+
+}  // namespace
+
+uint16_t write_hvr_record(uint8_t* out, const uint8_t record_seq[6], const uint8_t* cookie,
+                          uint8_t cookie_len) {
+  const uint16_t body_len = static_cast<uint16_t>(3 + cookie_len);
+  out[0] = kContentTypeHandshake;
+  store_be16(out + 1, kDtls10Version);
+  out[3] = 0;  // epoch 0
+  out[4] = 0;
+  std::memmove(out + 5, record_seq, 6);
+  store_be16(out + 11, static_cast<uint16_t>(kDtlsHandshakeHeaderLen + body_len));
+  out[13] = kHandshakeHelloVerifyRequest;
+  store_be24(out + 14, body_len);
+  store_be16(out + 17, 0);  // message_seq
+  store_be24(out + 19, 0);  // fragment offset
+  store_be24(out + 22, body_len);
+  store_be16(out + 25, kDtls10Version);  // server_version: always DTLS 1.0 in an HVR
+  out[27] = cookie_len;
+  std::memcpy(out + kHvrHeaderLen, cookie, cookie_len);
+  return static_cast<uint16_t>(kHvrHeaderLen + cookie_len);
+}
+
+UdpReply begin_udp_reply(uint8_t* frame, const FrameView& view, uint16_t payload_len,
+                         const std::array<uint8_t, 6>& our_mac) {
+  set_macs(frame, our_mac);
+  uint8_t* ip = frame + view.l3;
+  const uint8_t* request_udp = frame + view.l4;
+  const uint16_t client_port = load_be16(request_udp);
+  const uint16_t server_port = load_be16(request_udp + 2);
+  const uint16_t udp_len = static_cast<uint16_t>(kUdpHeaderLen + payload_len);
+  uint8_t* udp;
+  if (view.kind == L3Kind::kIpv4) {
+    // A fresh 20-byte header: request IP options are never echoed.
+    uint8_t client[4];
+    uint8_t server[4];
+    std::memcpy(client, ip + 12, 4);
+    std::memcpy(server, ip + 16, 4);
+    ip[0] = 0x45;
+    ip[1] = 0;
+    store_be16(ip + 2, static_cast<uint16_t>(kIpv4HeaderLen + udp_len));
+    store_be16(ip + 4, 0);       // identification: unused with DF
+    store_be16(ip + 6, 0x4000);  // DF
+    ip[8] = kReplyTtl;
+    ip[9] = kIpProtoUdp;
+    std::memcpy(ip + 12, server, 4);
+    std::memcpy(ip + 16, client, 4);
+    udp = ip + kIpv4HeaderLen;
+  } else {
+    uint8_t client[16];
+    std::memcpy(client, ip + 8, 16);
+    std::memmove(ip + 8, ip + 24, 16);
+    std::memcpy(ip + 24, client, 16);
+    store_be32(ip, 0x60000000);  // version 6, no traffic class, no flow label
+    store_be16(ip + 4, udp_len);
+    ip[6] = kIpProtoUdp;
+    ip[7] = kReplyTtl;
+    udp = ip + kIpv6HeaderLen;
+  }
+  store_be16(udp, server_port);
+  store_be16(udp + 2, client_port);
+  store_be16(udp + 4, udp_len);
+  UdpReply r;
+  r.payload = static_cast<uint16_t>(udp + kUdpHeaderLen - frame);
+  r.frame_len = static_cast<uint16_t>(r.payload + payload_len);
+  return r;
+}
+
+void finish_udp_reply(uint8_t* frame, const FrameView& view, const UdpReply& reply) {
+  uint8_t* ip = frame + view.l3;
+  uint8_t* udp = frame + reply.payload - kUdpHeaderLen;
+  const uint16_t udp_len = static_cast<uint16_t>(reply.frame_len - (udp - frame));
+  udp[6] = 0;
+  udp[7] = 0;
+  uint16_t sum;
+  if (view.kind == L3Kind::kIpv4) {
+    ip[10] = 0;
+    ip[11] = 0;
+    const uint16_t header_sum = ipv4_header_checksum(ip, kIpv4HeaderLen);
+    std::memcpy(ip + 10, &header_sum, 2);
+    sum = udp_checksum_ipv4(ip + 12, ip + 16, udp, udp_len);
+  } else {
+    sum = udp_checksum_ipv6(ip + 8, ip + 24, udp, udp_len);
+  }
+  std::memcpy(udp + 6, &sum, 2);
+}
+
+void write_arp_reply(uint8_t* frame, const FrameView& view, const std::array<uint8_t, 6>& mac) {
+  uint8_t* arp = frame + view.l3;
+  uint8_t requester_mac[6];
+  uint8_t requester_ip[4];
+  uint8_t our_ip[4];
+  std::memcpy(requester_mac, arp + 8, 6);
+  std::memcpy(requester_ip, arp + 14, 4);
+  std::memcpy(our_ip, arp + 24, 4);
+  store_be16(arp + 6, 2);  // reply
+  std::memcpy(arp + 8, mac.data(), 6);
+  std::memcpy(arp + 14, our_ip, 4);
+  std::memcpy(arp + 18, requester_mac, 6);
+  std::memcpy(arp + 24, requester_ip, 4);
+  std::memcpy(frame, frame + 6, 6);
+  std::memcpy(frame + 6, mac.data(), 6);
+}
+
+uint16_t write_neighbor_advertisement(uint8_t* frame, const FrameView& view,
+                                      const std::array<uint8_t, 6>& mac) {
+  uint8_t* ip = frame + view.l3;
+  uint8_t* icmp = frame + view.l4;
+  static constexpr uint8_t kAllNodes[16] = {0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+  static constexpr uint8_t kUnspecified[16] = {};
+  uint8_t target[16];
+  std::memcpy(target, icmp + 8, 16);
+  // RFC 4861 7.2.4: to the solicitor, or to all-nodes (not solicited) when it had no address.
+  const bool from_unspecified = std::memcmp(ip + 8, kUnspecified, 16) == 0;
+  if (from_unspecified) {
+    std::memcpy(ip + 24, kAllNodes, 16);
+  } else {
+    std::memcpy(ip + 24, ip + 8, 16);
+  }
+  std::memcpy(ip + 8, target, 16);
+  constexpr uint16_t kNaLen = 32;  // header 8 + target 16 + target link-layer option 8
+  store_be16(ip + 4, kNaLen);
+  ip[7] = 255;
+  icmp[0] = 136;  // neighbour advertisement
+  icmp[1] = 0;
+  icmp[2] = 0;
+  icmp[3] = 0;
+  // Flags: Solicited (unless answering DAD) + Override.
+  store_be32(icmp + 4, from_unspecified ? 0x20000000u : 0x60000000u);
+  std::memcpy(icmp + 8, target, 16);
+  icmp[24] = 2;  // target link-layer address option
+  icmp[25] = 1;  // length in units of 8 bytes
+  std::memcpy(icmp + 26, mac.data(), 6);
+  const uint16_t sum = icmpv6_checksum(ip + 8, ip + 24, icmp, kNaLen);
+  std::memcpy(icmp + 2, &sum, 2);
+  if (from_unspecified) {
+    // Ethernet multicast for ff02::1.
+    static constexpr uint8_t kAllNodesMac[6] = {0x33, 0x33, 0, 0, 0, 1};
+    std::memcpy(frame, kAllNodesMac, 6);
+  } else {
+    std::memcpy(frame, frame + 6, 6);
+  }
+  std::memcpy(frame + 6, mac.data(), 6);
+  return static_cast<uint16_t>(view.l4 + kNaLen);
+}
+
+}  // namespace dtlsgate

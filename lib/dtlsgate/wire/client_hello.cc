@@ -1,1 +1,108 @@
-// placeholder: implementation lands with its issue-2 commit
+#include "dtlsgate/wire/client_hello.h"
+
+#include "dtlsgate/bytes.h"
+
+namespace dtlsgate {
+namespace {
+
+constexpr uint8_t kDtlsMajorVersion = 0xfe;
+constexpr uint16_t kRandomLen = 32;
+constexpr uint8_t kMaxSessionIdLen = 32;
+// OpenSSL 3.0 listens with message_seq 0..2 (a retransmitted hello may carry 2).
+constexpr uint16_t kMaxListenMessageSeq = 2;
+
+bool fail(Verdict* drop, Verdict why) {
+  *drop = why;
+  return false;
+}
+
+}  // namespace
+
+bool parse_client_hello(const uint8_t* p, uint16_t len, ClientHelloView* h, Verdict* drop) {
+  if (len < kDtlsRecordHeaderLen) return fail(drop, Verdict::kDropRecordShort);
+  if (p[0] != kContentTypeHandshake) return fail(drop, Verdict::kDropNotHandshake);
+  if (p[1] != kDtlsMajorVersion) return fail(drop, Verdict::kDropBadVersion);
+  if (p[3] != 0 || p[4] != 0) return fail(drop, Verdict::kDropNonzeroEpoch);
+  const uint16_t record_len = load_be16(p + 11);
+  // Bytes after the record are allowed, as OpenSSL allows them (a second record may follow);
+  // they are ignored and never echoed.
+  if (record_len > len - kDtlsRecordHeaderLen) return fail(drop, Verdict::kDropRecordLength);
+
+  const uint8_t* hs = p + kDtlsRecordHeaderLen;
+  if (record_len < kDtlsHandshakeHeaderLen) return fail(drop, Verdict::kDropBadHandshakeLength);
+  const uint32_t message_len = load_be24(hs + 1);
+  const uint16_t message_seq = load_be16(hs + 4);
+  const uint32_t fragment_offset = load_be24(hs + 6);
+  const uint32_t fragment_len = load_be24(hs + 9);
+  const uint32_t fragment_room = static_cast<uint32_t>(record_len - kDtlsHandshakeHeaderLen);
+  if (fragment_len > fragment_room) {
+    return fail(drop, Verdict::kDropBadHandshakeLength);
+  }
+  // OpenSSL: bytes in the record after the handshake fragment are a length mismatch.
+  if (fragment_len < fragment_room) {
+    return fail(drop, Verdict::kDropTrailingBytes);
+  }
+  if (hs[0] != kHandshakeClientHello) return fail(drop, Verdict::kDropNotClientHello);
+  if (message_seq > kMaxListenMessageSeq) return fail(drop, Verdict::kDropHelloSeq);
+  if (fragment_offset != 0) return fail(drop, Verdict::kDropFragmentedHello);
+  if (fragment_len > message_len) return fail(drop, Verdict::kDropBadHandshakeLength);
+  // Stricter than OpenSSL, which answers a first fragment if the cookie fits in it: a hello
+  // that does not fit one datagram cannot be walked for bounds, and no real client sends one.
+  if (fragment_len < message_len) return fail(drop, Verdict::kDropFragmentedHello);
+
+  // The body: every length checked against what is left, nothing read past `end`.
+  const uint16_t body = kDtlsRecordHeaderLen + kDtlsHandshakeHeaderLen;
+  const uint16_t end = static_cast<uint16_t>(body + fragment_len);
+  uint16_t at = body;
+  if (end - at < 2 + kRandomLen + 1) return fail(drop, Verdict::kDropMalformedHello);
+  h->client_version = load_be16(p + at);
+  if (p[at] != kDtlsMajorVersion) return fail(drop, Verdict::kDropBadVersion);
+  at += 2;
+  h->random = at;
+  at += kRandomLen;
+  h->session_id_len = p[at++];
+  if (h->session_id_len > kMaxSessionIdLen || end - at < h->session_id_len + 1) {
+    return fail(drop, Verdict::kDropMalformedHello);
+  }
+  h->session_id = at;
+  at = static_cast<uint16_t>(at + h->session_id_len);
+  h->cookie_len = p[at++];
+  if (end - at < h->cookie_len + 2) return fail(drop, Verdict::kDropMalformedHello);
+  h->cookie = at;
+  at = static_cast<uint16_t>(at + h->cookie_len);
+
+  const uint16_t suites_len = load_be16(p + at);
+  at += 2;
+  if (suites_len < 2 || (suites_len & 1) != 0 || end - at < suites_len + 1) {
+    return fail(drop, Verdict::kDropMalformedHello);
+  }
+  at = static_cast<uint16_t>(at + suites_len);
+  const uint8_t compression_len = p[at++];
+  if (compression_len < 1 || end - at < compression_len) {
+    return fail(drop, Verdict::kDropMalformedHello);
+  }
+  at = static_cast<uint16_t>(at + compression_len);
+
+  // Extensions are optional (DTLS 1.0 clients may send none); when present the block length
+  // must cover exactly the rest of the message and every extension must fit in it.
+  if (at != end) {
+    if (end - at < 2) return fail(drop, Verdict::kDropMalformedHello);
+    const uint16_t extensions_len = load_be16(p + at);
+    at += 2;
+    if (extensions_len != end - at) return fail(drop, Verdict::kDropMalformedHello);
+    while (at != end) {
+      if (end - at < 4) return fail(drop, Verdict::kDropMalformedHello);
+      const uint16_t ext_len = load_be16(p + at + 2);
+      at += 4;
+      if (end - at < ext_len) return fail(drop, Verdict::kDropMalformedHello);
+      at = static_cast<uint16_t>(at + ext_len);
+    }
+  }
+
+  h->record_version = load_be16(p + 1);
+  h->message_seq = message_seq;
+  h->record_len = static_cast<uint16_t>(kDtlsRecordHeaderLen + record_len);
+  return true;
+}
+
+}  // namespace dtlsgate

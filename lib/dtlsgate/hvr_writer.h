@@ -1,0 +1,42 @@
+// Writes replies over the frame that caused them: the HelloVerifyRequest (DESIGN.md's byte
+// layout, the same bytes OpenSSL's DTLSv1_listen sends), and the Ethernet/IP/UDP headers
+// around it with addresses and ports swapped and both checksums computed in software.
+//
+// Cost: one 20-byte IPv4 header sum and one ~53-byte UDP sum (~10 ns); no copy of the
+// request beyond the 6 record-sequence bytes.
+#pragma once
+
+#include <array>
+#include <cstdint>
+
+#include "dtlsgate/wire/packet.h"
+
+namespace dtlsgate {
+
+inline constexpr uint16_t kHvrHeaderLen = 28;  // record 13 + handshake 12 + version 2 + len 1
+
+// The HVR record: 28 + cookie_len bytes written to out. record_seq is the ClientHello's 48-bit
+// record sequence number (6 bytes, echoed).
+uint16_t write_hvr_record(uint8_t* out, const uint8_t record_seq[6], const uint8_t* cookie,
+                          uint8_t cookie_len);
+
+// Rewrites the frame (parsed as `view`, a UDP datagram) into a UDP reply whose payload is
+// `payload_len` bytes the caller writes at the returned payload offset afterwards; then call
+// finish_udp_reply. Split in two so the payload can be built in place after the headers.
+struct UdpReply {
+  uint16_t payload = 0;    // offset of the reply payload in the frame
+  uint16_t frame_len = 0;  // length of the reply frame
+};
+UdpReply begin_udp_reply(uint8_t* frame, const FrameView& view, uint16_t payload_len,
+                         const std::array<uint8_t, 6>& our_mac);
+void finish_udp_reply(uint8_t* frame, const FrameView& view, const UdpReply& reply);
+
+// ARP request for one of our addresses -> ARP reply, in place (same length).
+void write_arp_reply(uint8_t* frame, const FrameView& view, const std::array<uint8_t, 6>& mac);
+
+// Neighbour solicitation (ICMPv6 135) -> solicited neighbour advertisement with the target
+// link-layer address option. Returns the reply length (l4 + 32).
+uint16_t write_neighbor_advertisement(uint8_t* frame, const FrameView& view,
+                                      const std::array<uint8_t, 6>& mac);
+
+}  // namespace dtlsgate

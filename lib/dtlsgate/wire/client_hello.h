@@ -1,0 +1,39 @@
+// The DTLS record header, the handshake header and a ClientHello body, read in place.
+//
+// parse_client_hello applies the checks OpenSSL's DTLSv1_listen applies to a datagram from an
+// unknown peer (record >= 13 bytes, content type 22, major version 0xFE, epoch 0, handshake
+// lengths consistent, ClientHello, message_seq <= 2, unfragmented) and then walks the body for
+// bounds: session_id, cookie, cipher suites, compression methods and extensions. Where we are
+// stricter than OpenSSL it is said at the check.
+#pragma once
+
+#include <cstdint>
+
+#include "dtlsgate/counters.h"
+
+namespace dtlsgate {
+
+inline constexpr uint16_t kDtlsRecordHeaderLen = 13;
+inline constexpr uint16_t kDtlsHandshakeHeaderLen = 12;
+inline constexpr uint8_t kContentTypeHandshake = 22;
+inline constexpr uint8_t kHandshakeClientHello = 1;
+inline constexpr uint8_t kHandshakeHelloVerifyRequest = 3;
+
+// Offsets are relative to the start of the UDP payload.
+struct ClientHelloView {
+  uint16_t record_version = 0;
+  uint16_t message_seq = 0;
+  uint16_t client_version = 0;
+  uint16_t random = 0;      // 32 bytes
+  uint16_t session_id = 0;  // session_id_len bytes
+  uint8_t session_id_len = 0;
+  uint16_t cookie = 0;  // cookie_len bytes
+  uint8_t cookie_len = 0;
+  uint16_t record_len = 0;  // 13 + record length: what an HVR must not exceed
+};
+
+// On success fills *hello; otherwise *drop names the rule that failed.
+bool parse_client_hello(const uint8_t* payload, uint16_t len, ClientHelloView* hello,
+                        Verdict* drop);
+
+}  // namespace dtlsgate
