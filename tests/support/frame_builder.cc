@@ -207,7 +207,7 @@ Bytes build_neighbour_solicitation(const NeighbourSolicitationSpec& spec) {
   const bool unspecified_source = src == Bytes(16, 0);
   Bytes icmp{135, 0, 0, 0, 0, 0, 0, 0};  // type, code, checksum, reserved
   append(icmp, target);
-  if (!unspecified_source) {
+  if (!unspecified_source && spec.source_link_layer_option) {
     append(icmp, Bytes{1, 1});  // source link-layer address, 8 bytes
     append(icmp, spec.src_mac);
   }

@@ -4,8 +4,8 @@
 #pragma once
 
 #include <array>
-#include <cstdint>
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <span>
 #include <string>
@@ -105,7 +105,8 @@ struct NeighbourSolicitationSpec {
   std::array<uint8_t, 6> src_mac{0x02, 0, 0, 0, 0, 0x02};
   std::string src_ip = "2001:db8::10";
   std::string target_ip = "2001:db8::1";
-  uint8_t hop_limit = 255;  // RFC 4861 7.1.1: anything else must be discarded
+  uint8_t hop_limit = 255;               // RFC 4861 7.1.1: anything else must be discarded
+  bool source_link_layer_option = true;  // never sent when the source is unspecified (::)
   std::vector<uint16_t> vlans;
 };
 Bytes build_neighbour_solicitation(const NeighbourSolicitationSpec& spec);
@@ -114,12 +115,12 @@ Bytes build_neighbour_solicitation(const NeighbourSolicitationSpec& spec);
 // so it also works on frames a test has edited or on replies.
 struct ParsedFrame {
   std::size_t l3 = 0;
-  std::size_t l4 = 0;        // first byte after the IPv4 header (IHL) or the fixed IPv6 header
-  std::size_t l4_end = 0;    // end of the IP datagram (from its length field, clamped to frame)
-  uint16_t ether_type = 0;   // after the VLAN tags
+  std::size_t l4 = 0;       // first byte after the IPv4 header (IHL) or the fixed IPv6 header
+  std::size_t l4_end = 0;   // end of the IP datagram (from its length field, clamped to frame)
+  uint16_t ether_type = 0;  // after the VLAN tags
   std::size_t vlan_count = 0;
   bool ipv6 = false;
-  uint8_t protocol = 0;      // IPv4 protocol / IPv6 next header
+  uint8_t protocol = 0;  // IPv4 protocol / IPv6 next header
 };
 std::optional<ParsedFrame> parse_frame(std::span<const uint8_t> frame);
 
