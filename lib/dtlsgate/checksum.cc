@@ -34,38 +34,6 @@ uint64_t pseudo_header(const uint8_t* src, const uint8_t* dst, std::size_t addr_
 
 }  // namespace
 
-uint64_t checksum_add(uint64_t sum, const uint8_t* data, std::size_t len) {
-  // 32-bit words into a 64-bit accumulator: no carry handling inside the loop.
-  while (len >= 16) {
-    uint32_t w[4];
-    std::memcpy(w, data, 16);
-    sum += static_cast<uint64_t>(w[0]) + w[1] + w[2] + w[3];
-    data += 16;
-    len -= 16;
-  }
-  while (len >= 4) {
-    uint32_t w;
-    std::memcpy(&w, data, 4);
-    sum += w;
-    data += 4;
-    len -= 4;
-  }
-  if (len >= 2) {
-    uint16_t w;
-    std::memcpy(&w, data, 2);
-    sum += w;
-    data += 2;
-    len -= 2;
-  }
-  if (len == 1) {
-    uint8_t b[2] = {data[0], 0};  // odd tail: pad with a zero byte
-    uint16_t w;
-    std::memcpy(&w, b, 2);
-    sum += w;
-  }
-  return sum;
-}
-
 uint16_t checksum_finish(uint64_t sum) {
   return static_cast<uint16_t>(~fold(sum));
 }

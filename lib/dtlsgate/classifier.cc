@@ -1,10 +1,12 @@
 #include "dtlsgate/classifier.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "dtlsgate/bytes.h"
 #include "dtlsgate/checksum.h"
 #include "dtlsgate/flow_table.h"
+#include "dtlsgate/hvr_rate_limiter.h"
 #include "dtlsgate/hvr_writer.h"
 #include "dtlsgate/wire/client_hello.h"
 
@@ -16,6 +18,7 @@ constexpr uint16_t kArpLen = 28;
 constexpr uint16_t kNeighborSolicitationMinLen = 24;
 constexpr uint16_t kNeighborAdvertisementLen = 32;
 constexpr uint8_t kIcmpv6NeighborSolicitation = 135;
+constexpr uint16_t kHvrLen = kHvrHeaderLen + kCookieLen;
 
 void fill_pass(PassInfo* pass, const Endpoint& client, const Endpoint& server, const FrameView& v) {
   if (pass == nullptr) return;
@@ -50,41 +53,73 @@ bool Classifier::is_our_port(uint16_t port) const {
   return false;
 }
 
-Verdict Classifier::classify(const CookieKeySet& keys, FrameRef& frame, PassInfo* pass) const {
+// A frame whose verdict waits for its MAC.
+struct Classifier::Pending {
   FrameView view;
-  Verdict drop = Verdict::kDropTruncated;
-  if (!parse_l2_l3(frame.data, frame.len, &view, &drop)) return drop;
-  if (view.kind == L3Kind::kArp) return classify_arp(frame, view);
-  if (view.kind == L3Kind::kIpv6 && view.l4_proto == kIpProtoIcmpv6) {
-    return classify_icmpv6(frame, view);
-  }
-  if (view.l4_proto != kIpProtoUdp) return Verdict::kDropNotUdp;
-  return classify_udp(keys, frame, view, pass);
+  int check = -1;  // verify: CookieBatch handle; mint: -1
+  uint16_t message_seq = 0;
+  uint8_t record_seq[6];
+  uint8_t cookie[kCookieLen];  // mint: filled by CookieBatch::run
+};
+
+Verdict Classifier::classify(const CookieKeySet& keys, FrameRef& frame, PassInfo* pass) const {
+  Verdict verdict;
+  VerdictCounters unused;
+  classify_burst(keys, &frame, 1, &verdict, pass, unused);
+  return verdict;
 }
 
-Verdict Classifier::classify_udp(const CookieKeySet& keys, FrameRef& frame, FrameView& view,
-                                 PassInfo* pass) const {
+bool Classifier::classify_until_mac(FrameRef& frame, PassInfo* pass, CookieBatch& batch,
+                                    Pending* pending, Verdict* verdict) const {
+  FrameView view;
+  if (!parse_l2_l3(frame.data, frame.len, &view, verdict)) return false;
+  if (view.kind == L3Kind::kArp) {
+    *verdict = classify_arp(frame, view);
+    return false;
+  }
+  if (view.kind == L3Kind::kIpv6 && view.l4_proto == kIpProtoIcmpv6) {
+    *verdict = classify_icmpv6(frame, view);
+    return false;
+  }
+  if (view.l4_proto != kIpProtoUdp) {
+    *verdict = Verdict::kDropNotUdp;
+    return false;
+  }
+  return classify_udp(frame, view, pass, batch, pending, verdict);
+}
+
+bool Classifier::classify_udp(FrameRef& frame, FrameView& view, PassInfo* pass, CookieBatch& batch,
+                              Pending* pending, Verdict* verdict) const {
   uint8_t* data = frame.data;
   const uint8_t* ip = data + view.l3;
   const bool ours = view.kind == L3Kind::kIpv4 ? is_our_ipv4(ip + 16) : is_our_ipv6(ip + 24);
-  if (!ours) return Verdict::kDropNotForUs;
-  if (view.l4_len < kUdpHeaderLen) return Verdict::kDropBadUdpLength;
+  if (!ours) {
+    *verdict = Verdict::kDropNotForUs;
+    return false;
+  }
+  if (view.l4_len < kUdpHeaderLen) {
+    *verdict = Verdict::kDropBadUdpLength;
+    return false;
+  }
   // Port before checksum: traffic for other services costs no checksum pass.
-  if (!is_our_port(load_be16(data + view.l4 + 2))) return Verdict::kDropNotForUs;
-  Verdict drop = Verdict::kDropTruncated;
-  if (!parse_udp(data, &view, &drop)) return drop;
+  if (!is_our_port(load_be16(data + view.l4 + 2))) {
+    *verdict = Verdict::kDropNotForUs;
+    return false;
+  }
+  if (!parse_udp(data, &view, verdict)) return false;
 
   const Endpoint client = source_endpoint(data, view);
   const Endpoint server = destination_endpoint(data, view);
   // A session the slow path owns gets every datagram, whatever it holds.
   if (flows_ != nullptr && flows_->contains(FlowKey{client, server})) {
     fill_pass(pass, client, server, view);
-    return Verdict::kPassFlow;
+    *verdict = Verdict::kPassFlow;
+    return false;
   }
 
   const uint8_t* payload = data + view.payload;
   ClientHelloView hello;
-  if (!parse_client_hello(payload, view.payload_len, &hello, &drop)) return drop;
+  if (!parse_client_hello(payload, view.payload_len, &hello, verdict)) return false;
 
   CookieInput input;
   input.client = client;
@@ -94,13 +129,39 @@ Verdict Classifier::classify_udp(const CookieKeySet& keys, FrameRef& frame, Fram
   input.session_id = payload + hello.session_id;
   input.session_id_len = hello.session_id_len;
 
+  pending->view = view;
+  pending->message_seq = hello.message_seq;
   if (hello.cookie_len != 0) {
-    switch (verify_cookie(keys, input, payload + hello.cookie, hello.cookie_len)) {
+    pending->check = batch.verify(input, payload + hello.cookie, hello.cookie_len);
+    fill_pass(pass, client, server, view);
+    return true;
+  }
+
+  // Reflection guard: the reply must fit where the request was, and the HVR record must not
+  // be longer than the ClientHello record.
+  const uint16_t ip_header_len = view.kind == L3Kind::kIpv4 ? 20 : 40;
+  const uint32_t reply_len = view.l3 + ip_header_len + kUdpHeaderLen + kHvrLen;
+  if (reply_len > frame.len || kHvrLen > hello.record_len) {
+    *verdict = Verdict::kDropReplyTooLarge;
+    return false;
+  }
+  if (limiter_ != nullptr && !limiter_->allow(client)) {
+    *verdict = Verdict::kDropRateLimited;
+    return false;
+  }
+  pending->check = -1;
+  std::memcpy(pending->record_seq, payload + 5, 6);
+  batch.mint(input, pending->cookie);
+  return true;
+}
+
+Verdict Classifier::finish(FrameRef& frame, const Pending& pending,
+                           const CookieBatch& batch) const {
+  if (pending.check >= 0) {
+    switch (batch.result(pending.check)) {
       case CookieCheck::kValid:
         // DTLSv1_listen + SSL_accept only continue a handshake from message_seq 1.
-        if (hello.message_seq != 1) return Verdict::kDropHelloSeq;
-        fill_pass(pass, client, server, view);
-        return Verdict::kPassVerified;
+        return pending.message_seq == 1 ? Verdict::kPassVerified : Verdict::kDropHelloSeq;
       case CookieCheck::kExpired:
         return Verdict::kDropExpiredCookie;
       case CookieCheck::kBad:
@@ -109,22 +170,8 @@ Verdict Classifier::classify_udp(const CookieKeySet& keys, FrameRef& frame, Fram
         return Verdict::kDropBadCookie;
     }
   }
-
-  // Reflection guard: the reply must fit where the request was, and the HVR record must not
-  // be longer than the ClientHello record.
-  constexpr uint16_t kHvrLen = kHvrHeaderLen + kCookieLen;
-  const uint16_t ip_header_len = view.kind == L3Kind::kIpv4 ? 20 : 40;
-  const uint32_t reply_len = view.l3 + ip_header_len + kUdpHeaderLen + kHvrLen;
-  if (reply_len > frame.len || kHvrLen > hello.record_len) return Verdict::kDropReplyTooLarge;
-
-  uint8_t cookie[kCookieLen];
-  mint_cookie(keys, input, cookie);
-  uint8_t record_seq[6];
-  std::memcpy(record_seq, payload + 5, 6);
-  const UdpReply reply = begin_udp_reply(data, view, kHvrLen, config_.mac);
-  write_hvr_record(data + reply.payload, record_seq, cookie, kCookieLen);
-  finish_udp_reply(data, view, reply);
-  frame.len = reply.frame_len;
+  frame.len = write_hvr_reply(frame.data, pending.view, pending.record_seq, pending.cookie,
+                              config_.mac);
   return Verdict::kReplyHvr;
 }
 
@@ -174,11 +221,26 @@ Verdict Classifier::classify_icmpv6(FrameRef& frame, const FrameView& view) cons
 void Classifier::classify_burst(const CookieKeySet& keys, FrameRef* frames, std::size_t n,
                                 Verdict* verdicts, PassInfo* pass,
                                 VerdictCounters& counters) const {
-  for (std::size_t i = 0; i < n; ++i) {
-    if (i + 1 < n) __builtin_prefetch(frames[i + 1].data);
-    const Verdict v = classify(keys, frames[i], pass != nullptr ? &pass[i] : nullptr);
-    verdicts[i] = v;
-    counters.add(v);
+  for (std::size_t base = 0; base < n; base += CookieBatch::kMaxBurst) {
+    const std::size_t count = std::min(CookieBatch::kMaxBurst, n - base);
+    CookieBatch batch(keys);
+    Pending pending[CookieBatch::kMaxBurst];
+    uint8_t waiting[CookieBatch::kMaxBurst];
+    std::size_t waiting_count = 0;
+    for (std::size_t i = 0; i < count; ++i) {
+      const std::size_t f = base + i;
+      if (i + 1 < count) __builtin_prefetch(frames[f + 1].data);
+      PassInfo* p = pass != nullptr ? &pass[f] : nullptr;
+      if (classify_until_mac(frames[f], p, batch, &pending[waiting_count], &verdicts[f])) {
+        waiting[waiting_count++] = static_cast<uint8_t>(i);
+      }
+    }
+    batch.run();
+    for (std::size_t w = 0; w < waiting_count; ++w) {
+      const std::size_t f = base + waiting[w];
+      verdicts[f] = finish(frames[f], pending[w], batch);
+    }
+    for (std::size_t i = 0; i < count; ++i) counters.add(verdicts[base + i]);
   }
 }
 

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "dtlsgate/cookie/cookie.h"
+#include "dtlsgate/cookie/cookie_batch.h"
 #include "dtlsgate/counters.h"
 #include "dtlsgate/endpoint.h"
 #include "dtlsgate/wire/packet.h"
@@ -19,6 +20,7 @@
 namespace dtlsgate {
 
 class FlowTable;
+class HvrRateLimiter;
 
 struct ClassifierConfig {
   std::vector<std::array<uint8_t, 4>> ipv4;   // addresses we answer for
@@ -49,15 +51,26 @@ class Classifier {
   // frame.len its length (never larger than before). For kPass* fills *pass (if non-null).
   Verdict classify(const CookieKeySet& keys, FrameRef& frame, PassInfo* pass) const;
 
-  // A burst: one key snapshot for all frames, verdicts and counts out.
+  // A burst: one key snapshot for all frames, verdicts and counts out. Frames are parsed first,
+  // then the burst's cookie MACs run interleaved (CookieBatch), then replies are written.
   void classify_burst(const CookieKeySet& keys, FrameRef* frames, std::size_t n, Verdict* verdicts,
                       PassInfo* pass, VerdictCounters& counters) const;
 
   const ClassifierConfig& config() const { return config_; }
 
+  // Caps the HVRs this classifier sends (reflection guard). The limiter is per-worker state:
+  // a classifier with a limiter belongs to one worker. nullptr (the default) = no cap.
+  void set_rate_limiter(HvrRateLimiter* limiter) { limiter_ = limiter; }
+
  private:
-  Verdict classify_udp(const CookieKeySet& keys, FrameRef& frame, FrameView& view,
-                       PassInfo* pass) const;
+  struct Pending;
+  // First pass: every decision that needs no MAC; queues the rest on the batch.
+  bool classify_until_mac(FrameRef& frame, PassInfo* pass, CookieBatch& batch, Pending* pending,
+                          Verdict* verdict) const;
+  bool classify_udp(FrameRef& frame, FrameView& view, PassInfo* pass, CookieBatch& batch,
+                    Pending* pending, Verdict* verdict) const;
+  // Second pass, after the batch ran: write the HVR or read the verification.
+  Verdict finish(FrameRef& frame, const Pending& pending, const CookieBatch& batch) const;
   Verdict classify_arp(FrameRef& frame, const FrameView& view) const;
   Verdict classify_icmpv6(FrameRef& frame, const FrameView& view) const;
   bool is_our_ipv4(const uint8_t* addr) const;
@@ -66,6 +79,7 @@ class Classifier {
 
   ClassifierConfig config_;
   const FlowTable* flows_;
+  HvrRateLimiter* limiter_ = nullptr;
 };
 
 }  // namespace dtlsgate

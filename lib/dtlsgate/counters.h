@@ -39,8 +39,9 @@
   X(kDropMalformedHello, drop_malformed_hello, "ClientHello body fails its length checks")         \
   X(kDropBadCookie, drop_bad_cookie, "cookie present but its MAC does not verify")                 \
   X(kDropExpiredCookie, drop_expired_cookie, "cookie minted under a key that is retired")          \
-  X(kDropHelloSeq, drop_hello_seq, "message_seq > 2, or a valid cookie with message_seq != 1")     \
-  X(kDropReplyTooLarge, drop_reply_too_large, "reply would not fit where the request was")
+  X(kDropHelloSeq, drop_hello_seq, "message_seq > 1, or a valid cookie with message_seq != 1")     \
+  X(kDropReplyTooLarge, drop_reply_too_large, "reply would not fit where the request was")         \
+  X(kDropRateLimited, drop_rate_limited, "HVR withheld: source /24 (/56) or global HVR rate cap")
 
 // Counters kept by the I/O shell around the classifier (not verdicts: they do not add up to rx).
 //   X(counter name, help text)

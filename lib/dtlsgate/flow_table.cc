@@ -10,11 +10,10 @@ namespace {
 
 // A key packed into five 64-bit words so a slot can be read with plain atomic loads (a seqlock
 // reader must not race on non-atomic memory). The last word carries a tag bit that is never
-// zero for a live key; 0 marks an empty slot and 1 a tombstone.
+// zero for a live key; 0 marks an empty slot.
 constexpr int kWords = 5;
 using PackedKey = std::array<uint64_t, kWords>;
 constexpr uint64_t kEmpty = 0;
-constexpr uint64_t kTombstone = 1;
 constexpr uint64_t kLiveTag = uint64_t{1} << 63;
 
 uint64_t word_at(const std::array<uint8_t, 16>& a, int i) {
@@ -88,36 +87,39 @@ bool FlowTable::contains(const FlowKey& key) const {
   return false;
 }
 
+namespace {
+
+// Seqlock write of a whole slot: odd sequence while the words change.
+template <typename Slot>
+void write_slot(Slot& slot, const PackedKey& words) {
+  const uint32_t seq = slot.seq.load(std::memory_order_relaxed);
+  slot.seq.store(seq + 1, std::memory_order_relaxed);
+  std::atomic_thread_fence(std::memory_order_release);
+  for (int w = 0; w < kWords; ++w) slot.words[w].store(words[w], std::memory_order_relaxed);
+  slot.seq.store(seq + 2, std::memory_order_release);
+}
+
+template <typename Slot>
+PackedKey read_slot_owned(const Slot& slot) {  // writers only: no concurrent writer
+  PackedKey p;
+  for (int w = 0; w < kWords; ++w) p[w] = slot.words[w].load(std::memory_order_relaxed);
+  return p;
+}
+
+}  // namespace
+
 bool FlowTable::insert(const FlowKey& key) {
   const PackedKey want = pack(key);
   std::lock_guard<std::mutex> lock(writers_);
   // Keep a quarter free so probe chains stay short for readers.
   if (size_.load(std::memory_order_relaxed) >= (mask_ + 1) - (mask_ + 1) / 4) return false;
   std::size_t i = hash_packed(want) & mask_;
-  Slot* target = nullptr;
-  for (std::size_t probes = 0; probes <= mask_; ++probes, i = (i + 1) & mask_) {
-    Slot& s = slots_[i];
-    const uint64_t tag = s.words[kWords - 1].load(std::memory_order_relaxed);
-    if (tag == kEmpty) {
-      if (target == nullptr) target = &s;
-      break;
-    }
-    if (tag == kTombstone) {
-      if (target == nullptr) target = &s;
-      continue;
-    }
-    bool same = true;
-    for (int w = 0; w < kWords && same; ++w) {
-      same = s.words[w].load(std::memory_order_relaxed) == want[w];
-    }
-    if (same) return false;
+  for (;; i = (i + 1) & mask_) {  // ends: the table is never full (see above)
+    const PackedKey seen = read_slot_owned(slots_[i]);
+    if (seen[kWords - 1] == kEmpty) break;
+    if (seen == want) return false;
   }
-  if (target == nullptr) return false;
-  const uint32_t seq = target->seq.load(std::memory_order_relaxed);
-  target->seq.store(seq + 1, std::memory_order_relaxed);
-  std::atomic_thread_fence(std::memory_order_release);
-  for (int w = 0; w < kWords; ++w) target->words[w].store(want[w], std::memory_order_relaxed);
-  target->seq.store(seq + 2, std::memory_order_release);
+  write_slot(slots_[i], want);
   size_.fetch_add(1, std::memory_order_relaxed);
   return true;
 }
@@ -125,25 +127,43 @@ bool FlowTable::insert(const FlowKey& key) {
 bool FlowTable::erase(const FlowKey& key) {
   const PackedKey want = pack(key);
   std::lock_guard<std::mutex> lock(writers_);
-  std::size_t i = hash_packed(want) & mask_;
-  for (std::size_t probes = 0; probes <= mask_; ++probes, i = (i + 1) & mask_) {
-    Slot& s = slots_[i];
-    const uint64_t tag = s.words[kWords - 1].load(std::memory_order_relaxed);
-    if (tag == kEmpty) return false;
-    bool same = true;
-    for (int w = 0; w < kWords && same; ++w) {
-      same = s.words[w].load(std::memory_order_relaxed) == want[w];
-    }
-    if (!same) continue;
-    const uint32_t seq = s.seq.load(std::memory_order_relaxed);
-    s.seq.store(seq + 1, std::memory_order_relaxed);
-    std::atomic_thread_fence(std::memory_order_release);
-    s.words[kWords - 1].store(kTombstone, std::memory_order_relaxed);
-    s.seq.store(seq + 2, std::memory_order_release);
-    size_.fetch_sub(1, std::memory_order_relaxed);
-    return true;
+  std::size_t hole = hash_packed(want) & mask_;
+  for (;; hole = (hole + 1) & mask_) {
+    const PackedKey seen = read_slot_owned(slots_[hole]);
+    if (seen[kWords - 1] == kEmpty) return false;
+    if (seen == want) break;
   }
-  return false;
+  // Backward-shift deletion (no tombstones, so misses stay short however much churn there
+  // was): every later entry of the cluster whose home slot is not cyclically in (hole, j]
+  // moves into the hole. A reader racing with a move may miss that key for a moment (one
+  // datagram dropped, which DTLS retransmits); it never sees a key that is not in the table.
+  std::size_t j = hole;
+  for (;;) {
+    j = (j + 1) & mask_;
+    const PackedKey entry = read_slot_owned(slots_[j]);
+    if (entry[kWords - 1] == kEmpty) break;
+    const std::size_t home = hash_packed(entry) & mask_;
+    const bool stays = hole <= j ? (hole < home && home <= j) : (hole < home || home <= j);
+    if (stays) continue;
+    write_slot(slots_[hole], entry);
+    hole = j;
+  }
+  PackedKey empty{};
+  write_slot(slots_[hole], empty);
+  size_.fetch_sub(1, std::memory_order_relaxed);
+  return true;
+}
+
+std::size_t FlowTable::probes(const FlowKey& key) const {
+  const PackedKey want = pack(key);
+  std::lock_guard<std::mutex> lock(writers_);
+  std::size_t i = hash_packed(want) & mask_;
+  std::size_t n = 1;
+  for (; n <= mask_ + 1; ++n, i = (i + 1) & mask_) {
+    const PackedKey seen = read_slot_owned(slots_[i]);
+    if (seen[kWords - 1] == kEmpty || seen == want) break;
+  }
+  return n;
 }
 
 }  // namespace dtlsgate

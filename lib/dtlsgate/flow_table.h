@@ -5,7 +5,8 @@
 // construction. Readers are lock-free: each slot has a sequence number (seqlock); a reader
 // retries if a writer changed the slot under it. Writers serialize on a mutex (the slow path
 // adds a session per completed cookie exchange: thousands per second, not millions).
-// Erase leaves a tombstone so probe chains stay intact; tombstones are reused by inserts.
+// Erase shifts the rest of the cluster back (no tombstones), so a lookup miss stays a short
+// probe however many sessions came and went.
 #pragma once
 
 #include <atomic>
@@ -35,6 +36,9 @@ class FlowTable {
   bool insert(const FlowKey& key);
   bool erase(const FlowKey& key);
 
+  // Slots a lookup of key examines (1 = its home slot). For tests and diagnostics.
+  std::size_t probes(const FlowKey& key) const;
+
   std::size_t size() const { return size_.load(std::memory_order_relaxed); }
   std::size_t capacity() const { return mask_ + 1; }
 
@@ -43,7 +47,7 @@ class FlowTable {
   std::unique_ptr<Slot[]> slots_;
   std::size_t mask_;
   std::atomic<std::size_t> size_{0};
-  std::mutex writers_;
+  mutable std::mutex writers_;
 };
 
 }  // namespace dtlsgate

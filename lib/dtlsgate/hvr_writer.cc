@@ -30,6 +30,63 @@ void set_macs(uint8_t* frame, const std::array<uint8_t, 6>& our_mac) {
 
 }  // namespace
 
+namespace {
+
+// Native-layout value of a big-endian 16-bit field, for adding constants to a checksum.
+constexpr uint64_t be16_in_sum(uint16_t v) {
+  return static_cast<uint64_t>(static_cast<uint16_t>(v >> 8 | v << 8));
+}
+
+}  // namespace
+
+uint16_t write_hvr_reply(uint8_t* frame, const FrameView& view, const uint8_t record_seq[6],
+                         const uint8_t cookie[kCookieLen], const std::array<uint8_t, 6>& our_mac) {
+  constexpr uint16_t kHvrLen = kHvrHeaderLen + kCookieLen;
+  constexpr uint16_t kUdpLen = kUdpHeaderLen + kHvrLen;
+  set_macs(frame, our_mac);
+  uint8_t* ip = frame + view.l3;
+  uint32_t ports;  // the request's source and destination port, swapped below
+  std::memcpy(&ports, frame + view.l4, 4);
+  ports = ports >> 16 | ports << 16;
+  uint8_t* udp;
+  uint64_t pseudo;
+  if (view.kind == L3Kind::kIpv4) {
+    uint64_t addresses;  // source | destination -> destination | source
+    std::memcpy(&addresses, ip + 12, 8);
+    addresses = addresses >> 32 | addresses << 32;
+    uint8_t header[kIpv4HeaderLen] = {0x45, 0, 0, 0, 0, 0, 0x40, 0, kReplyTtl, kIpProtoUdp, 0, 0};
+    store_be16(header + 2, kIpv4HeaderLen + kUdpLen);
+    std::memcpy(header + 12, &addresses, 8);
+    const uint16_t header_sum = checksum_finish(checksum_add(0, header, kIpv4HeaderLen));
+    std::memcpy(header + 10, &header_sum, 2);
+    std::memcpy(ip, header, kIpv4HeaderLen);
+    udp = ip + kIpv4HeaderLen;
+    pseudo = checksum_add(0, ip + 12, 8);
+  } else {
+    uint8_t client[16];
+    std::memcpy(client, ip + 8, 16);
+    std::memmove(ip + 8, ip + 24, 16);
+    std::memcpy(ip + 24, client, 16);
+    store_be32(ip, 0x60000000);
+    store_be16(ip + 4, kUdpLen);
+    ip[6] = kIpProtoUdp;
+    ip[7] = kReplyTtl;
+    udp = ip + kIpv6HeaderLen;
+    pseudo = checksum_add(0, ip + 8, 32);
+  }
+  std::memcpy(udp, &ports, 4);
+  store_be16(udp + 4, kUdpLen);
+  udp[6] = 0;
+  udp[7] = 0;
+  write_hvr_record(udp + kUdpHeaderLen, record_seq, cookie, kCookieLen);
+  const uint64_t sum =
+      checksum_add(pseudo + be16_in_sum(kIpProtoUdp) + be16_in_sum(kUdpLen), udp, kUdpLen);
+  uint16_t udp_sum = checksum_finish(sum);
+  if (udp_sum == 0) udp_sum = 0xffff;
+  std::memcpy(udp + 6, &udp_sum, 2);
+  return static_cast<uint16_t>(udp + kUdpLen - frame);
+}
+
 uint16_t write_hvr_record(uint8_t* out, const uint8_t record_seq[6], const uint8_t* cookie,
                           uint8_t cookie_len) {
   const uint16_t body_len = static_cast<uint16_t>(3 + cookie_len);

@@ -6,6 +6,7 @@
 #include "dtlsgate/cookie/cmac.h"
 
 #include <emmintrin.h>
+#include <tmmintrin.h>
 #include <wmmintrin.h>
 
 #include <cstring>
@@ -62,6 +63,33 @@ std::array<uint8_t, kBlock> double_block(const std::array<uint8_t, kBlock>& in) 
   return out;
 }
 
+// Sliding windows for the partial last block (see padded_tail): a 16-byte load at offset
+// 16 - tail gives the pshufb indices that move the tail to the front and zero the rest, and
+// the block holding the 10* padding byte at position tail.
+alignas(32) constexpr uint8_t kTailShuffle[32] = {
+    0,    1,    2,    3,    4,    5,    6,    7,    8,    9,    10,   11,   12,   13,   14,   15,
+    0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80};
+alignas(32) constexpr uint8_t kTailPadding[32] = {0, 0, 0, 0, 0, 0, 0, 0,   0,
+                                                  0, 0, 0, 0, 0, 0, 0, 0x80};
+
+// The last tail (1..15) bytes of msg followed by 10* padding, for messages of at least 16 bytes.
+// Built in registers from a load that ends at the message end: a copy through a stack buffer
+// would cost a memcpy call and a store-forwarding stall (~10 ns, a fifth of a cookie).
+inline __m128i padded_tail(const uint8_t* msg_end, std::size_t tail) {
+  const __m128i last16 = load_block(msg_end - kBlock);
+  const __m128i shuffle = load_block(kTailShuffle + kBlock - tail);
+  return _mm_or_si128(_mm_shuffle_epi8(last16, shuffle), load_block(kTailPadding + kBlock - tail));
+}
+
+// Short messages (under 16 bytes, the empty one included): no 16-byte window inside the
+// message, so copy. Not on the cookie path (its input is at least 73 bytes).
+inline __m128i padded_short(const uint8_t* msg, std::size_t len) {
+  alignas(16) std::array<uint8_t, kBlock> padded{};
+  if (len != 0) std::memcpy(padded.data(), msg, len);
+  padded[len] = 0x80;
+  return load_block(padded.data());
+}
+
 }  // namespace
 
 Aes128Cmac::Aes128Cmac(const uint8_t key[16]) {
@@ -103,11 +131,10 @@ void Aes128Cmac::compute(const uint8_t* msg, std::size_t len, uint8_t tag[16]) c
   __m128i last_block;
   if (last_len == kBlock) {
     last_block = _mm_xor_si128(load_block(last), load_block(k1_.data()));
+  } else if (len >= kBlock) {
+    last_block = _mm_xor_si128(padded_tail(msg + len, last_len), load_block(k2_.data()));
   } else {
-    alignas(16) std::array<uint8_t, kBlock> padded{};
-    if (last_len != 0) std::memcpy(padded.data(), last, last_len);
-    padded[last_len] = 0x80;
-    last_block = _mm_xor_si128(load_block(padded.data()), load_block(k2_.data()));
+    last_block = _mm_xor_si128(padded_short(msg, len), load_block(k2_.data()));
   }
   state = encrypt_block(rk, _mm_xor_si128(state, last_block));
   store_block(tag, state);

@@ -28,15 +28,15 @@ uint8_t* put_endpoint(uint8_t* p, const Endpoint& e) {
   return p + 2;
 }
 
+}  // namespace
+
 // Constant time: the result depends on all 16 byte comparisons, and the only branch is on the
 // final verdict, which the caller reveals anyway.
-bool tags_equal(const uint8_t* a, const uint8_t* b) {
+bool cookie_tags_equal(const uint8_t* a, const uint8_t* b) {
   const __m128i va = _mm_loadu_si128(reinterpret_cast<const __m128i*>(a));
   const __m128i vb = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b));
   return _mm_movemask_epi8(_mm_cmpeq_epi8(va, vb)) == 0xffff;
 }
-
-}  // namespace
 
 std::size_t encode_cookie_input(const CookieInput& in, uint8_t key_id,
                                 uint8_t out[kMaxCookieInputLen]) {
@@ -87,7 +87,7 @@ CookieCheck verify_cookie(const CookieKeySet& keys, const CookieInput& in, const
     id_known = true;
     uint8_t tag[kCookieTagLen];
     key.mac.compute(input, input_len, tag);
-    valid |= tags_equal(tag, cookie + 1);
+    valid |= cookie_tags_equal(tag, cookie + 1);
   }
   if (!id_known) return CookieCheck::kExpired;
   return valid ? CookieCheck::kValid : CookieCheck::kBad;

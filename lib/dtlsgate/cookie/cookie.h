@@ -6,8 +6,8 @@
 // port, server address and port, client_version, random, session_id — the fields RFC 6347
 // requires the client to resend unchanged with the cookie.
 //
-// Per-packet cost: one CMAC over ~80 bytes (5-6 AES blocks with AES-NI, ~25 ns here). No
-// allocation, no OpenSSL call on this path.
+// Per-packet cost: one CMAC over 73-105 bytes (5-7 AES blocks with AES-NI): mint ~60 ns, verify
+// ~68 ns here (BM_CookieMint, BM_CookieVerify). No allocation, no OpenSSL call on this path.
 #pragma once
 
 #include <array>
@@ -59,6 +59,9 @@ enum class CookieCheck : uint8_t { kValid, kBad, kExpired };
 
 // Writes kCookieLen bytes to out.
 void mint_cookie(const CookieKeySet& keys, const CookieInput& in, uint8_t out[kCookieLen]);
+
+// 16-byte tag comparison in constant time (no early exit).
+bool cookie_tags_equal(const uint8_t a[kCookieTagLen], const uint8_t b[kCookieTagLen]);
 
 // Constant-time in the tag comparison. kExpired: no key carries the cookie's id.
 CookieCheck verify_cookie(const CookieKeySet& keys, const CookieInput& in, const uint8_t* cookie,

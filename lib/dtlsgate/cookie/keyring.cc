@@ -5,7 +5,6 @@
 #include <openssl/rand.h>
 
 #include <cctype>
-#include <cstdio>
 #include <cstring>
 #include <stdexcept>
 #include <string_view>
@@ -19,6 +18,7 @@ namespace {
 
 constexpr std::string_view kInfoLabel = "dtlsgate cookie v1";
 constexpr std::size_t kHexDigits = 2 * sizeof(MasterSecret);
+constexpr std::string_view kHexAlphabet = "0123456789abcdef";
 
 std::string openssl_reason() {
   const unsigned long code = ERR_get_error();
@@ -86,11 +86,10 @@ bool parse_master_secret(const std::string& text, MasterSecret* out, std::string
   // Report the first offending character by offset and code, never the secret's digits.
   for (std::size_t i = begin; i < end; ++i) {
     if (hex_value(text[i]) < 0) {
-      char reason[96];
-      std::snprintf(reason, sizeof reason,
-                    "expected 64 hex digits, found byte 0x%02x at offset %zu",
-                    static_cast<unsigned>(static_cast<unsigned char>(text[i])), i);
-      return fail(error, reason);
+      const auto byte = static_cast<unsigned char>(text[i]);
+      const char code[] = {kHexAlphabet[byte >> 4], kHexAlphabet[byte & 0xf], '\0'};
+      return fail(error, std::string("expected 64 hex digits, found byte 0x") + code +
+                             " at offset " + std::to_string(i));
     }
   }
   if (end - begin != kHexDigits) {

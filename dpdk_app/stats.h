@@ -1,0 +1,61 @@
+// Counters users can trust: per-lcore/per-queue counters summed by the main lcore, per-second
+// rates from deltas divided by the measured interval, the NIC's imissed and rx_nombuf, and the
+// final summary (text and JSON). Every name comes from the X-macro lists in counters.h.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "io_counters.h"
+
+namespace dtlsgate::app {
+
+struct QueueLabel {
+  uint16_t port = 0;
+  uint16_t queue = 0;
+};
+
+struct StatsSnapshot {
+  uint64_t tsc = 0;
+  std::array<uint64_t, kVerdictCount> verdicts{};
+  std::array<uint64_t, kIoCounterCount> io{};
+  std::vector<uint64_t> queue_rx;  // per QueueLabel
+  uint64_t imissed = 0;            // NIC: dropped because no RX descriptor was free
+  uint64_t rx_nombuf = 0;          // NIC: RX failed because the mbuf pool was empty
+  uint64_t slow_path_received = 0;
+
+  uint64_t io_counter(std::string_view name) const;
+  uint64_t verdict_total() const;
+};
+
+class Stats {
+ public:
+  Stats(std::vector<QueueLabel> queues, std::vector<uint16_t> ports);
+
+  // The counters of queue i (in the order given to the constructor); owned by one worker.
+  QueueCounters* counters(std::size_t i) { return &counters_[i]; }
+  const std::vector<QueueLabel>& queues() const { return labels_; }
+
+  // The slow-path consumer's count of datagrams it took from the rings (may be null).
+  void set_slow_path_counter(const std::atomic<uint64_t>* c) { slow_path_received_ = c; }
+
+  // Any thread (main lcore, telemetry thread).
+  StatsSnapshot snapshot() const;
+
+  // One line: pps per verdict seen, per queue, plus NIC drops in the interval.
+  std::string interval_line(const StatsSnapshot& prev, const StatsSnapshot& cur) const;
+  std::string summary_text(const StatsSnapshot& s, double seconds) const;
+  std::string summary_json(const StatsSnapshot& s, double seconds) const;
+
+ private:
+  std::vector<QueueLabel> labels_;
+  std::vector<uint16_t> ports_;
+  std::unique_ptr<QueueCounters[]> counters_;
+  const std::atomic<uint64_t>* slow_path_received_ = nullptr;
+};
+
+}  // namespace dtlsgate::app

@@ -1,0 +1,57 @@
+#include "telemetry.h"
+
+#include <rte_telemetry.h>
+
+namespace dtlsgate::app {
+namespace {
+
+const Stats* g_stats = nullptr;
+const ConfigView* g_config = nullptr;
+
+void add_u64(rte_tel_data* d, std::string_view name, uint64_t value) {
+  const std::string key(name);
+  rte_tel_data_add_dict_u64(d, key.c_str(), value);
+}
+
+int stats_command(const char*, const char*, rte_tel_data* d) {
+  const StatsSnapshot s = g_stats->snapshot();
+  rte_tel_data_start_dict(d);
+  for (std::size_t i = 0; i < kIoCounterCount; ++i) add_u64(d, kIoCounterInfo[i].name, s.io[i]);
+  for (std::size_t v = 0; v < kVerdictCount; ++v) add_u64(d, kVerdictInfo[v].name, s.verdicts[v]);
+  add_u64(d, "imissed", s.imissed);
+  add_u64(d, "rx_nombuf", s.rx_nombuf);
+  add_u64(d, "slow_path_received", s.slow_path_received);
+  return 0;
+}
+
+int config_command(const char*, const char*, rte_tel_data* d) {
+  rte_tel_data_start_dict(d);
+  rte_tel_data* addresses = rte_tel_data_alloc();
+  rte_tel_data_start_array(addresses, RTE_TEL_STRING_VAL);
+  for (const std::string& a : g_config->addresses)
+    rte_tel_data_add_array_string(addresses, a.c_str());
+  rte_tel_data_add_dict_container(d, "addresses", addresses, 0);
+  rte_tel_data* ports = rte_tel_data_alloc();
+  rte_tel_data_start_array(ports, RTE_TEL_U64_VAL);
+  for (uint16_t p : g_config->ports) rte_tel_data_add_array_u64(ports, p);
+  rte_tel_data_add_dict_container(d, "udp_ports", ports, 0);
+  add_u64(d, "workers", g_config->workers);
+  add_u64(d, "stats_interval", g_config->stats_interval);
+  add_u64(d, "rotation_seconds", g_config->keyring->rotation_seconds());
+  add_u64(d, "key_epoch", g_config->keyring->epoch());
+  rte_tel_data_add_dict_string(d, "secret", g_config->secret_source.c_str());
+  return 0;
+}
+
+}  // namespace
+
+void register_telemetry(const Stats* stats, const ConfigView* config) {
+  g_stats = stats;
+  g_config = config;
+  rte_telemetry_register_cmd("/dtlsgate/stats", stats_command,
+                             "Every dtlsgate counter since start. Takes no parameters");
+  rte_telemetry_register_cmd("/dtlsgate/config", config_command,
+                             "dtlsgate addresses, ports, workers, key rotation. No parameters");
+}
+
+}  // namespace dtlsgate::app

@@ -1,0 +1,120 @@
+#include "worker.h"
+
+#include <algorithm>
+
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_mbuf.h>
+#include <rte_prefetch.h>
+#include <rte_ring.h>
+
+#include "dtlsgate/flow_table.h"
+
+namespace dtlsgate::app {
+namespace {
+
+// Shards we can sort one burst into without allocating (the slow path runs on few threads);
+// more rings than this are not used.
+constexpr std::size_t kMaxPassRings = 16;
+
+bool is_reply(Verdict v) {
+  return v == Verdict::kReplyHvr || v == Verdict::kReplyArp || v == Verdict::kReplyNd;
+}
+
+bool is_pass(Verdict v) {
+  return v == Verdict::kPassVerified || v == Verdict::kPassFlow;
+}
+
+unsigned poll_queue(const WorkerContext& ctx, const WorkerQueue& q) {
+  rte_mbuf* pkts[kBurst];
+  const uint16_t n = rte_eth_rx_burst(q.port_id, q.queue_id, pkts, kBurst);
+  if (n == 0) return 0;
+
+  // Headers of the whole burst are touched by the classifier next: start the loads now.
+  for (uint16_t i = 0; i < n; ++i) rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void*));
+
+  IoCounters& io = q.counters->io;
+  FrameRef frames[kBurst];
+  for (uint16_t i = 0; i < n; ++i) {
+    // A multi-segment frame shows only its first segment: lib drops it as truncated.
+    // Replies may use the tailroom (an ND advertisement can outgrow its solicitation).
+    const uint16_t capacity = static_cast<uint16_t>(
+        pkts[i]->data_len + (pkts[i]->nb_segs == 1 ? rte_pktmbuf_tailroom(pkts[i]) : 0));
+    frames[i] = FrameRef{rte_pktmbuf_mtod(pkts[i], uint8_t*), pkts[i]->data_len, capacity};
+    io.rx_bytes += pkts[i]->pkt_len;
+  }
+  io.rx_packets += n;
+
+  Verdict verdicts[kBurst];
+  PassInfo pass[kBurst];
+  const CookieKeySet& keys = *ctx.keyring->snapshot();
+  if (q.limiter != nullptr)
+    q.limiter->set_time(
+        static_cast<uint64_t>(static_cast<double>(rte_get_tsc_cycles()) * ctx.ns_per_tsc));
+  q.classifier->classify_burst(keys, frames, n, verdicts, pass, q.counters->verdicts);
+
+  rte_mbuf* tx[kBurst];
+  rte_mbuf* drop[kBurst];
+  rte_mbuf* to_ring[kMaxPassRings][kBurst];
+  uint16_t ring_count[kMaxPassRings] = {};
+  uint16_t ntx = 0, ndrop = 0;
+  const std::size_t nrings = std::min(ctx.pass_rings.size(), kMaxPassRings);
+
+  for (uint16_t i = 0; i < n; ++i) {
+    rte_mbuf* m = pkts[i];
+    const Verdict v = verdicts[i];
+    if (is_reply(v)) {
+      if (m->nb_segs != 1) {  // the reply lives in the first segment only
+        rte_pktmbuf_free(m->next);
+        m->next = nullptr;
+        m->nb_segs = 1;
+      }
+      m->data_len = frames[i].len;
+      m->pkt_len = frames[i].len;
+      m->ol_flags = 0;  // checksums are written by lib; RX flags mean nothing on TX
+      tx[ntx++] = m;
+    } else if (is_pass(v) && nrings > 0) {
+      const std::size_t shard = nrings == 1 ? 0 : hash_flow(pass[i].flow) % nrings;
+      to_ring[shard][ring_count[shard]++] = m;
+    } else {
+      drop[ndrop++] = m;
+    }
+  }
+
+  if (ntx > 0) {
+    const uint16_t sent = rte_eth_tx_burst(q.port_id, q.queue_id, tx, ntx);
+    io.tx_packets += sent;
+    if (sent < ntx) {
+      io.tx_dropped += ntx - sent;
+      rte_pktmbuf_free_bulk(tx + sent, ntx - sent);
+    }
+  }
+  for (std::size_t r = 0; r < nrings; ++r) {
+    const unsigned count = ring_count[r];
+    if (count == 0) continue;
+    const unsigned queued = rte_ring_enqueue_burst(
+        ctx.pass_rings[r], reinterpret_cast<void**>(to_ring[r]), count, nullptr);
+    if (queued < count) {
+      io.ring_dropped += count - queued;
+      rte_pktmbuf_free_bulk(to_ring[r] + queued, count - queued);
+    }
+  }
+  if (ndrop > 0) rte_pktmbuf_free_bulk(drop, ndrop);
+  return n;
+}
+
+}  // namespace
+
+unsigned poll_once(const WorkerContext& ctx) {
+  unsigned received = 0;
+  for (const WorkerQueue& q : ctx.queues) received += poll_queue(ctx, q);
+  return received;
+}
+
+int run_worker(void* worker_context) {
+  const auto& ctx = *static_cast<const WorkerContext*>(worker_context);
+  while (!ctx.stop->load(std::memory_order_relaxed)) poll_once(ctx);
+  return 0;
+}
+
+}  // namespace dtlsgate::app

@@ -1,0 +1,48 @@
+// The worker lcore loop: run to completion on bursts of 32. lib/ classifies and writes the
+// replies in place; this file only moves mbufs (RX, TX on the lcore's own queue, slow-path
+// rings, bulk free). No allocation, lock or syscall per packet; a full TX queue or ring is a
+// counted drop, never a wait.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <vector>
+
+#include "dtlsgate/classifier.h"
+#include "dtlsgate/cookie/keyring.h"
+#include "dtlsgate/hvr_rate_limiter.h"
+#include "io_counters.h"
+
+struct rte_ring;
+
+namespace dtlsgate::app {
+
+inline constexpr uint16_t kBurst = 32;
+
+// One RX/TX queue pair a worker owns.
+struct WorkerQueue {
+  uint16_t port_id = 0;
+  uint16_t queue_id = 0;
+  const Classifier* classifier = nullptr;  // knows the port's MAC and the worker's limiter
+  QueueCounters* counters = nullptr;
+  HvrRateLimiter* limiter = nullptr;  // the worker's (shared by its queues), or none
+};
+
+struct WorkerContext {
+  std::vector<WorkerQueue> queues;
+  const CookieKeyring* keyring = nullptr;
+  // Slow-path shards; a pass goes to rings[hash_flow(flow) % size] so one session always
+  // reaches the same slow-path thread.
+  std::vector<rte_ring*> pass_rings;
+  const std::atomic<bool>* stop = nullptr;
+  double ns_per_tsc = 0;  // the rate limiter's clock: TSC cycles to nanoseconds
+};
+
+// One burst from every queue of the worker. Returns the number of frames received. Tests call
+// this directly on net_ring ports to drive the loop deterministically.
+unsigned poll_once(const WorkerContext& ctx);
+
+// The lcore entry point (rte_eal_remote_launch): poll_once until *ctx->stop.
+int run_worker(void* worker_context);
+
+}  // namespace dtlsgate::app

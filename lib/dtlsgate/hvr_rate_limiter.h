@@ -1,0 +1,56 @@
+// Reflection guard: caps the HVRs one worker sends, globally and per source prefix (/24 for
+// IPv4, /56 for IPv6), so dtlsgate cannot be aimed at a victim network as a reflector.
+//
+// GCRA (the "virtual scheduling" form of a token bucket): one 64-bit theoretical arrival time
+// per bucket, no refill loop, no division per packet. The per-prefix buckets are a fixed table
+// indexed by a keyed hash of the prefix: prefixes that collide share a bucket (bounded memory
+// under a spoofed flood of millions of prefixes; a real client's prefix shares with at most a
+// few others). Owned by one worker; not thread-safe.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+
+#include "dtlsgate/endpoint.h"
+
+namespace dtlsgate {
+
+struct HvrRateLimit {
+  uint64_t global_per_second = 0;      // 0 = no global cap
+  uint64_t per_prefix_per_second = 0;  // 0 = no per-prefix cap
+  uint32_t per_prefix_burst = 500;     // HVRs a quiet prefix may get at once
+  uint32_t global_burst = 4096;
+  std::size_t table_size = 8192;  // per-prefix buckets (rounded to a power of two)
+};
+
+class HvrRateLimiter {
+ public:
+  explicit HvrRateLimiter(const HvrRateLimit& limit);
+  ~HvrRateLimiter();
+  HvrRateLimiter(const HvrRateLimiter&) = delete;
+  HvrRateLimiter& operator=(const HvrRateLimiter&) = delete;
+
+  // The worker's clock, set once per burst (monotonic nanoseconds).
+  void set_time(uint64_t now_ns) { now_ = now_ns; }
+
+  // True if an HVR to `client` is within both limits; then it is counted against them.
+  bool allow(const Endpoint& client);
+
+  bool enabled() const { return global_interval_ != 0 || prefix_interval_ != 0; }
+
+ private:
+  static bool admit(uint64_t& tat, uint64_t now, uint64_t interval, uint64_t tolerance);
+
+  uint64_t now_ = 0;
+  uint64_t global_interval_ = 0;  // ns between HVRs at the sustained rate
+  uint64_t global_tolerance_ = 0;
+  uint64_t global_tat_ = 0;
+  uint64_t prefix_interval_ = 0;
+  uint64_t prefix_tolerance_ = 0;
+  uint64_t hash_seed_;
+  std::size_t mask_;
+  std::unique_ptr<uint64_t[]> prefix_tat_;
+};
+
+}  // namespace dtlsgate

@@ -1,0 +1,98 @@
+# Sourced by tests/eal/netns_e2e_test.sh and tools/demo: two network namespaces joined by a
+# veth, dtlsgate on the server end (net_af_packet), kernel clients on the other.
+#
+#   dg_netns_up NAME     creates ${NAME}-srv / ${NAME}-cli and the veth; sets DG_* variables
+#   dg_spawn VAR CMD...  runs CMD in the background, records its PID for dg_netns_down
+#   dg_netns_down        kills the recorded PIDs (only those), deletes both namespaces
+#
+# Addresses: the client is 10.77.0.1 / fd77::1 (kernel stack); dtlsgate answers for
+# 10.77.0.2 / fd77::2 on UDP 4433 and for their ARP / neighbour solicitations. The server-side
+# veth has no kernel address, so only dtlsgate answers there.
+
+DG_PIDS=()
+DG_NETNS=()
+
+dg_require_root() {
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "SKIP: needs root (network namespaces, veth, af_packet)"
+    return 1
+  fi
+  for tool in ip ethtool timeout; do
+    command -v "$tool" >/dev/null || { echo "SKIP: needs $tool"; return 1; }
+  done
+  if ! ip netns add dgprobe$$ 2>/dev/null; then
+    echo "SKIP: cannot create network namespaces here"
+    return 1
+  fi
+  ip netns del dgprobe$$
+}
+
+dg_netns_up() {
+  local name=$1
+  DG_SRV=${name}-srv
+  DG_CLI=${name}-cli
+  # Interface names are at most 15 bytes.
+  DG_SRV_IF=dgs$$
+  DG_CLI_IF=dgc$$
+  DG_SRV_IP4=10.77.0.2
+  DG_CLI_IP4=10.77.0.1
+  DG_SRV_IP6=fd77::2
+  DG_CLI_IP6=fd77::1
+  ip netns add "$DG_SRV" && DG_NETNS+=("$DG_SRV")
+  ip netns add "$DG_CLI" && DG_NETNS+=("$DG_CLI")
+  ip link add "$DG_SRV_IF" netns "$DG_SRV" type veth peer name "$DG_CLI_IF" netns "$DG_CLI"
+  # dtlsgate's side: up, no address; IPv6 off so the kernel sends nothing on its own.
+  ip netns exec "$DG_SRV" sysctl -qw "net.ipv6.conf.$DG_SRV_IF.disable_ipv6=1"
+  ip -n "$DG_SRV" link set "$DG_SRV_IF" up
+  ip -n "$DG_SRV" link set lo up
+  DG_SRV_MAC=$(ip -n "$DG_SRV" -o link show "$DG_SRV_IF" | sed -n 's/.*link\/ether \([0-9a-f:]*\).*/\1/p')
+  # Client side: a normal kernel stack. TX checksum offload off, or af_packet sees partial sums.
+  ip -n "$DG_CLI" link set lo up
+  ip -n "$DG_CLI" addr add "$DG_CLI_IP4/24" dev "$DG_CLI_IF"
+  ip -n "$DG_CLI" addr add "$DG_CLI_IP6/64" dev "$DG_CLI_IF" nodad
+  ip -n "$DG_CLI" link set "$DG_CLI_IF" up
+  ip netns exec "$DG_CLI" ethtool -K "$DG_CLI_IF" tx off >/dev/null
+}
+
+dg_spawn() {  # VAR CMD...: background CMD, PID into VAR and into the cleanup list
+  local var=$1
+  shift
+  "$@" &
+  local pid=$!
+  DG_PIDS+=("$pid")
+  printf -v "$var" '%s' "$pid"
+}
+
+dg_netns_down() {
+  local pid
+  for pid in "${DG_PIDS[@]}"; do
+    kill -TERM "$pid" 2>/dev/null || true
+  done
+  for pid in "${DG_PIDS[@]}"; do
+    # Give dtlsgate a moment to stop cleanly, then insist.
+    for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
+  DG_PIDS=()
+  local ns
+  for ns in "${DG_NETNS[@]}"; do
+    ip netns del "$ns" 2>/dev/null || true
+  done
+  DG_NETNS=()
+}
+
+# EAL arguments for dtlsgate on the server veth. PREFIX: its own --file-prefix (telemetry socket).
+dg_eal_args() {  # PREFIX
+  echo "-l 0-1 --no-huge -m 512 --no-pci --file-prefix $1 --vdev net_af_packet0,iface=$DG_SRV_IF"
+}
+
+# Waits until dtlsgate's telemetry answers (it is up and polling), at most ~10 s.
+dg_wait_ready() {  # PREFIX
+  local i
+  for i in $(seq 1 50); do
+    "$DG_TOOLS/dtlsgate-stats" --file-prefix "$1" >/dev/null 2>&1 && return 0
+    sleep 0.2
+  done
+  return 1
+}
