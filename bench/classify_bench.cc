@@ -98,7 +98,7 @@ struct Bench {
     const std::size_t clients = kFrames;
     for (std::size_t i = 0; i < clients; ++i) {
       // One OpenSSL client per source: its ClientHello #1, our HVR, its ClientHello #2.
-      test::OpenSslDtlsClient openssl;
+      test::OpenSslHelloClient openssl;
       const test::UdpFrameSpec s = client(i);
       const Bytes hello1 = test::build_udp_frame(s, openssl.first_client_hello());
       Bytes reply = hello1;

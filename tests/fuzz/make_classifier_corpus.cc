@@ -33,7 +33,7 @@ test::UdpFrameSpec v6_spec() {
 void openssl_pair(const std::string& dir, const std::string& prefix,
                   const test::UdpFrameSpec& udp) {
   const fuzz::World& w = fuzz::world();
-  test::OpenSslDtlsClient client;
+  test::OpenSslHelloClient client;
   const Bytes hello1 = test::build_udp_frame(udp, client.first_client_hello());
   write(dir, prefix + "_hello", hello1);
   Bytes reply = hello1;

@@ -320,14 +320,14 @@ std::optional<HvrView> parse_hvr(std::span<const uint8_t> r, std::string* why) {
   return h;
 }
 
-struct OpenSslDtlsClient::State {
+struct OpenSslHelloClient::State {
   SSL_CTX* ctx = nullptr;
   SSL* ssl = nullptr;
   BIO* from_server = nullptr;  // owned by ssl
   BIO* to_server = nullptr;    // owned by ssl
 };
 
-OpenSslDtlsClient::OpenSslDtlsClient() : state_(new State) {
+OpenSslHelloClient::OpenSslHelloClient() : state_(new State) {
   state_->ctx = SSL_CTX_new(DTLS_client_method());
   state_->ssl = SSL_new(state_->ctx);
   state_->from_server = BIO_new(BIO_s_mem());
@@ -339,13 +339,13 @@ OpenSslDtlsClient::OpenSslDtlsClient() : state_(new State) {
   SSL_set_connect_state(state_->ssl);
 }
 
-OpenSslDtlsClient::~OpenSslDtlsClient() {
+OpenSslHelloClient::~OpenSslHelloClient() {
   SSL_free(state_->ssl);
   SSL_CTX_free(state_->ctx);
   delete state_;
 }
 
-Bytes OpenSslDtlsClient::drain() {
+Bytes OpenSslHelloClient::drain() {
   Bytes out(BIO_ctrl_pending(state_->to_server));
   if (!out.empty()) {
     const int n = BIO_read(state_->to_server, out.data(), static_cast<int>(out.size()));
@@ -354,12 +354,12 @@ Bytes OpenSslDtlsClient::drain() {
   return out;
 }
 
-Bytes OpenSslDtlsClient::first_client_hello() {
+Bytes OpenSslHelloClient::first_client_hello() {
   SSL_do_handshake(state_->ssl);  // wants to read: the ClientHello is in to_server
   return drain();
 }
 
-Bytes OpenSslDtlsClient::respond(std::span<const uint8_t> datagram) {
+Bytes OpenSslHelloClient::respond(std::span<const uint8_t> datagram) {
   BIO_write(state_->from_server, datagram.data(), static_cast<int>(datagram.size()));
   SSL_do_handshake(state_->ssl);
   return drain();

@@ -147,14 +147,15 @@ struct HvrView {
 // length consistent.
 std::optional<HvrView> parse_hvr(std::span<const uint8_t> udp_payload, std::string* why = nullptr);
 
-// A real DTLS client: OpenSSL 3 (DTLS_client_method, memory BIOs), for ClientHellos exactly as
-// OpenSSL writes them. Each instance is one connection attempt.
-class OpenSslDtlsClient {
+// Just the two ClientHellos of a real OpenSSL 3 client (DTLS_client_method, plain memory BIOs),
+// byte for byte as OpenSSL writes them; no dependency on lib's session code. For whole
+// handshakes use support/openssl_dtls_client.h. Each instance is one connection attempt.
+class OpenSslHelloClient {
  public:
-  OpenSslDtlsClient();
-  ~OpenSslDtlsClient();
-  OpenSslDtlsClient(const OpenSslDtlsClient&) = delete;
-  OpenSslDtlsClient& operator=(const OpenSslDtlsClient&) = delete;
+  OpenSslHelloClient();
+  ~OpenSslHelloClient();
+  OpenSslHelloClient(const OpenSslHelloClient&) = delete;
+  OpenSslHelloClient& operator=(const OpenSslHelloClient&) = delete;
 
   // The first flight: a cookie-less ClientHello (UDP payload).
   Bytes first_client_hello();

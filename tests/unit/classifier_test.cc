@@ -1305,7 +1305,7 @@ TEST(NdReply, DuplicateAddressDetectionProbeIsNeverAnsweredToTheUnspecifiedAddre
 TEST(OpenSslClient, FirstHelloGetsHvrAndTheSecondIsVerified) {
   for (bool v6 : {false, true}) {
     SCOPED_TRACE(v6 ? "IPv6" : "IPv4");
-    test::OpenSslDtlsClient client;
+    test::OpenSslHelloClient client;
     UdpFrameSpec udp;
     if (v6) {
       udp.src_ip = kClientIpv6;
