@@ -32,7 +32,8 @@
   X(kDropBadVersion, drop_bad_version, "record or client_version major byte is not 0xFE")          \
   X(kDropNonzeroEpoch, drop_nonzero_epoch, "unknown 5-tuple and record epoch is not 0")            \
   X(kDropRecordLength, drop_record_length, "record length runs past the datagram")                 \
-  X(kDropTrailingBytes, drop_trailing_bytes, "bytes after the ClientHello record")                 \
+  X(kDropTrailingBytes, drop_trailing_bytes,                                                       \
+    "bytes inside the record after the handshake fragment")                                        \
   X(kDropNotClientHello, drop_not_client_hello, "unknown 5-tuple and handshake is no ClientHello") \
   X(kDropFragmentedHello, drop_fragmented_hello, "ClientHello fragment (offset != 0 or partial)")  \
   X(kDropBadHandshakeLength, drop_bad_handshake_length, "fragment length > message length etc.")   \

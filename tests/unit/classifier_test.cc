@@ -38,7 +38,6 @@ constexpr uint64_t kRotation = 60;
 constexpr uint64_t kNow = 1'700'000'000;
 
 constexpr std::array<uint8_t, 6> kOurMac{0x02, 0, 0, 0, 0, 0x01};
-constexpr std::array<uint8_t, 6> kClientMac{0x02, 0, 0, 0, 0, 0x02};
 constexpr char kOurIpv4[] = "192.0.2.1";
 constexpr char kOurIpv6[] = "2001:db8::1";
 constexpr char kClientIpv6[] = "2001:db8::10";
