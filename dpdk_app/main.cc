@@ -22,8 +22,8 @@
 #include "dtlsgate/cookie/keyring.h"
 #include "dtlsgate/flow_table.h"
 #include "dtlsgate/hvr_rate_limiter.h"
-#include "options.h"
 #include "dtlsgate/session/self_signed.h"
+#include "options.h"
 #include "pass_ring.h"
 #include "port.h"
 #include "slow_path.h"
@@ -164,11 +164,10 @@ int run(const AppOptions& opts) {
       slow_lcores.push_back(lcores[i]);
   }
   const bool slow_on_lcores = slow_lcores.size() == slow_threads;
-  std::printf(
-      "dtlsgate: %u slow-path thread(s) %s\n", slow_threads,
-      slow_on_lcores ? "on their own lcores"
-                     : "as plain threads (no lcore left for them: add lcores, e.g. "
-                       "--lcores '0@0,1@1,2@0', to pin them)");
+  std::printf("dtlsgate: %u slow-path thread(s) %s\n", slow_threads,
+              slow_on_lcores ? "on their own lcores"
+                             : "as plain threads (no lcore left for them: add lcores, e.g. "
+                               "--lcores '0@0,1@1,2@0', to pin them)");
 
   int socket = rte_eth_dev_socket_id(ports[0]);
   if (socket < 0) socket = static_cast<int>(rte_socket_id());

@@ -37,7 +37,7 @@ struct AppOptions {
   // Loaded and checked while parsing, so a bad file is one line and exit 2. nullptr when no
   // --cert/--key was given (main makes a throw-away self-signed one, with a warning).
   std::shared_ptr<ServerTlsContext> tls;
-  unsigned slow_threads = 1;                  // --slow-threads
+  unsigned slow_threads = 1;  // --slow-threads
   // --mtu, --max-sessions, --max-half-open, --max-sessions-per-source, --handshake-timeout:
   // per slow-path thread (sessions are sharded over them by 5-tuple hash).
   SessionEngineConfig engine;

@@ -20,6 +20,7 @@ struct PassedDatagram {
   rte_mbuf* mbuf = nullptr;
   PassInfo pass;
   Verdict verdict = Verdict::kPassVerified;
+  uint16_t port_id = 0;  // where it arrived (not every PMD fills mbuf->port)
 };
 static_assert(sizeof(PassedDatagram) % 4 == 0, "rte_ring elements are multiples of 4 bytes");
 

@@ -20,6 +20,7 @@ void bump(uint64_t& counter, uint64_t by = 1) {
 }
 
 constexpr auto kIdleSleep = std::chrono::microseconds(100);
+constexpr uint64_t kTimerCheckUs = 1000;
 
 }  // namespace
 
@@ -46,10 +47,9 @@ const SlowPathPort* SlowPath::port(uint16_t port_id) const {
 
 unsigned SlowPath::poll_once(uint64_t now_us) {
   PassedDatagram in[kBurst];
-  const unsigned n = rte_ring_dequeue_burst_elem(config_.ring, in, sizeof(PassedDatagram), kBurst,
-                                                 nullptr);
+  const unsigned n =
+      rte_ring_dequeue_burst_elem(config_.ring, in, sizeof(PassedDatagram), kBurst, nullptr);
   rte_mbuf* done[kBurst];
-  bool maybe_refused = false;
   for (unsigned i = 0; i < n; ++i) {
     rte_mbuf* m = in[i].mbuf;
     const PassInfo& pass = in[i].pass;
@@ -57,10 +57,9 @@ unsigned SlowPath::poll_once(uint64_t now_us) {
     if (in[i].verdict == Verdict::kPassVerified) {
       // The frame that may create the session: its Ethernet source is where replies go.
       PeerLink link;
-      link.port_id = m->port;
+      link.port_id = in[i].port_id;
       std::memcpy(link.mac.data(), frame + 6, 6);
       peers_.insert_or_assign(pass.flow, link);
-      maybe_refused = true;
     }
     engine_->on_datagram(in[i].verdict, pass.flow,
                          std::span<const uint8_t>(frame + pass.payload_offset, pass.payload_len),
@@ -71,14 +70,17 @@ unsigned SlowPath::poll_once(uint64_t now_us) {
     rte_pktmbuf_free_bulk(done, n);
     bump(io_.slow_path_received, n);
   }
-  bool timers_ran = false;
-  if (auto deadline = engine_->next_deadline(); deadline && *deadline <= now_us) {
-    engine_->on_timer(now_us);
-    timers_ran = true;
+  // next_deadline walks every session: look at most once a millisecond (DTLS timers are in
+  // hundreds of milliseconds and more).
+  if (now_us >= next_timer_check_us_) {
+    if (auto deadline = engine_->next_deadline(); deadline && *deadline <= now_us)
+      engine_->on_timer(now_us);
+    next_timer_check_us_ = now_us + kTimerCheckUs;
   }
   send_output();
-  // After sending: a refused or failed session may still have had a last datagram to send.
-  if (maybe_refused || timers_ran) forget_closed_peers();
+  // After sending (a closing session may have had a last datagram): every peer we remember
+  // has a session, so fewer sessions than peers means some closed. O(peers), only then.
+  if (engine_->session_count() < peers_.size()) forget_closed_peers();
   return n;
 }
 
@@ -136,8 +138,7 @@ void SlowPath::send_output() {
   }
   for (const OutgoingDatagram& d : out) {
     auto peer = peers_.find(d.flow);
-    if (peer == peers_.end() || port(peer->second.port_id) == nullptr)
-      bump(io_.slow_tx_unroutable);
+    if (peer == peers_.end() || port(peer->second.port_id) == nullptr) bump(io_.slow_tx_unroutable);
   }
 }
 

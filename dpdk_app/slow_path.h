@@ -26,7 +26,7 @@ struct rte_ring;
 struct rte_mempool;
 
 // The slow path's I/O counters (around the engine, not in it). X(counter name, help text)
-#define DTLSGATE_SLOW_IO_COUNTERS(X)                                                   \
+#define DTLSGATE_SLOW_IO_COUNTERS(X)                                                    \
   X(slow_path_received, "passed datagrams the slow-path threads took from their rings") \
   X(slow_tx_packets, "datagrams the slow-path threads sent")                            \
   X(slow_tx_dropped, "slow-path datagrams dropped: TX queue full or no mbuf")           \
@@ -112,6 +112,7 @@ class SlowPath {
   std::unique_ptr<SessionEngine> engine_;
   std::unordered_map<FlowKey, PeerLink, FlowKeyHasher> peers_;
   SlowIoCounters io_;
+  uint64_t next_timer_check_us_ = 0;
   const std::atomic<bool>* stop_ = nullptr;
   std::thread thread_;
 };

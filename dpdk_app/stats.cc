@@ -143,8 +143,8 @@ std::string Stats::summary_text(const StatsSnapshot& s, double seconds) const {
     appendf(&out, "  %-26.*s %12" PRIu64 "\n", static_cast<int>(kVerdictInfo[v].name.size()),
             kVerdictInfo[v].name.data(), s.verdicts[v]);
   }
-  appendf(&out, "  %-26s %12" PRIu64 "\n  %-26s %12" PRIu64 "\n", "imissed", s.imissed,
-          "rx_nombuf", s.rx_nombuf);
+  appendf(&out, "  %-26s %12" PRIu64 "\n  %-26s %12" PRIu64 "\n", "imissed", s.imissed, "rx_nombuf",
+          s.rx_nombuf);
   for (std::size_t i = 0; i < kSlowIoCounterCount; ++i)
     appendf(&out, "  %-26.*s %12" PRIu64 "\n", static_cast<int>(kSlowIoCounterInfo[i].name.size()),
             kSlowIoCounterInfo[i].name.data(), s.slow_io[i]);

@@ -79,7 +79,7 @@ unsigned poll_queue(const WorkerContext& ctx, const WorkerQueue& q) {
       tx[ntx++] = m;
     } else if (is_pass(v) && nrings > 0) {
       const std::size_t shard = nrings == 1 ? 0 : hash_flow(pass[i].flow) % nrings;
-      to_ring[shard][ring_count[shard]++] = PassedDatagram{m, pass[i], v};
+      to_ring[shard][ring_count[shard]++] = PassedDatagram{m, pass[i], v, q.port_id};
     } else {
       drop[ndrop++] = m;
     }
