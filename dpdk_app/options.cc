@@ -188,6 +188,12 @@ ParseResult parse_app_options(const std::vector<std::string>& args, AppOptions* 
     return ParseResult::kError;
   }
   if (!o.cert_path.empty()) {
+    for (const std::string* path : {&o.cert_path, &o.key_path}) {
+      if (!std::ifstream(*path)) {
+        *error = (path == &o.cert_path ? "--cert " : "--key ") + *path + ": cannot open";
+        return ParseResult::kError;
+      }
+    }
     ServerTlsOptions tls_options;
     tls_options.cipher_list = o.ciphers;
     std::string why;

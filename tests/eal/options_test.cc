@@ -35,6 +35,8 @@ TEST(AppOptions, BadOptionAddressOrValueIsOneClearLine) {
       {{"--addr", "1.2.3.4", "--verbose"}, "unknown option '--verbose' (see --help)"},
       {{"--addr", "1.2.3.4", "--cert", "c.pem"}, "--cert given without --key"},
       {{"--addr", "1.2.3.4", "--key", "k.pem"}, "--key given without --cert"},
+      {{"--addr", "1.2.3.4", "--cert", "/nonexistent/c.pem", "--key", "/nonexistent/k.pem"},
+       "--cert /nonexistent/c.pem: cannot open"},
       {{"--addr", "1.2.3.4", "--mtu", "255"},
        "--mtu '255': not a UDP payload size (256-1452 bytes)"},
       {{"--addr", "1.2.3.4", "--mtu", "1453"},
@@ -59,7 +61,6 @@ TEST(AppOptions, UnreadableOrMismatchedCertificateIsOneLineNamingTheFiles) {
   const std::string garbage = dir + "dtlsgate_garbage.pem";
   std::ofstream(garbage) << "not a certificate\n";
   const std::vector<std::pair<std::string, std::string>> cases = {
-      {"/nonexistent/cert.pem", "/nonexistent/key.pem"},
       {garbage, garbage},
   };
   for (const auto& [cert, key] : cases) {
