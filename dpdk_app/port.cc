@@ -100,6 +100,11 @@ bool setup_port(uint16_t port_id, uint16_t queues, uint16_t tx_queues, rte_mempo
       conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
       conf.rx_adv_conf.rss_conf.rss_hf = offered;
       info.rss = true;
+    } else if (port_receives_on_every_queue(port_id)) {
+      std::printf(
+          "dtlsgate: port %u (%s): no RSS; the kernel fans frames out over its %u queues "
+          "(PACKET_FANOUT hash), all polled\n",
+          port_id, info.driver.c_str(), queues);
     } else {
       std::printf(
           "dtlsgate: port %u (%s): no RSS: every frame lands on queue 0 and %u queues "
