@@ -25,13 +25,6 @@
 struct rte_ring;
 struct rte_mempool;
 
-// The slow path's I/O counters (around the engine, not in it). X(counter name, help text)
-#define DTLSGATE_SLOW_IO_COUNTERS(X)                                                    \
-  X(slow_path_received, "passed datagrams the slow-path threads took from their rings") \
-  X(slow_tx_packets, "datagrams the slow-path threads sent")                            \
-  X(slow_tx_dropped, "slow-path datagrams dropped: TX queue full or no mbuf")           \
-  X(slow_tx_unroutable, "slow-path datagrams with no remembered peer MAC or too large")
-
 namespace dtlsgate::app {
 
 struct SlowIoCounters {

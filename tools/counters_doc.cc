@@ -26,5 +26,8 @@ int main() {
     row(info.name.starts_with("drop_") ? "verdict (drop)" : "verdict", info.name, info.help);
   }
   for (const auto& info : dtlsgate::kSessionCounterInfo) row("slow path", info.name, info.help);
+#define DTLSGATE_X(name, help) row("slow-path I/O", #name, help);
+  DTLSGATE_SLOW_IO_COUNTERS(DTLSGATE_X)
+#undef DTLSGATE_X
   return 0;
 }

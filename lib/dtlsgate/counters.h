@@ -53,6 +53,15 @@
   X(tx_dropped, "replies dropped because the TX queue was full") \
   X(ring_dropped, "passed datagrams dropped because the slow-path ring was full")
 
+// The slow-path threads' I/O counters (around the session engine, not in it), kept by the
+// I/O shell.
+//   X(counter name, help text)
+#define DTLSGATE_SLOW_IO_COUNTERS(X)                                                    \
+  X(slow_path_received, "passed datagrams the slow-path threads took from their rings") \
+  X(slow_tx_packets, "datagrams the slow-path threads sent")                            \
+  X(slow_tx_dropped, "slow-path datagrams dropped: TX queue full or no mbuf")           \
+  X(slow_tx_unroutable, "slow-path datagrams with no remembered peer MAC or too large")
+
 namespace dtlsgate {
 
 enum class Verdict : uint8_t {
