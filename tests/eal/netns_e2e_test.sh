@@ -55,9 +55,17 @@ if ! dg_wait_ready "$prefix"; then
   exit 1
 fi
 
-counter() {  # name -> current value over telemetry
-  "$DG_TOOLS/dtlsgate-stats" --file-prefix "$prefix" |
-    /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["/dtlsgate/stats"][sys.argv[1]])' "$1"
+counter() {  # name -> current value over telemetry (retried: a loaded machine can starve the
+  # telemetry thread for seconds, and an empty answer must never read as a number)
+  local value attempt
+  for attempt in 1 2 3; do
+    value=$("$DG_TOOLS/dtlsgate-stats" --file-prefix "$prefix" |
+      /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["/dtlsgate/stats"][sys.argv[1]])' \
+        "$1") && [ -n "$value" ] && { echo "$value"; return 0; }
+    sleep 1
+  done
+  echo "netns-e2e: telemetry did not answer for $1 (3 tries)" >&2
+  exit 1
 }
 
 clients_ran=0
