@@ -76,12 +76,15 @@ run_client() {
   shift 2
   local line="dtlsgate-echo-$clients_ran-$RANDOM$RANDOM"
   local hvr_before done_before
-  hvr_before=$(counter hvr_sent)
-  done_before=$(counter handshakes_completed)
+  hvr_before=$(counter hvr_sent) || exit 1
+  done_before=$(counter handshakes_completed) || exit 1
   { echo "$line"; sleep 2; } | ip netns exec "$DG_CLI" timeout 5 "$@" >"$work/client.log" 2>&1
   clients_ran=$((clients_ran + 1))
-  local hvr=$(($(counter hvr_sent) - hvr_before))
-  local completed=$(($(counter handshakes_completed) - done_before))
+  local hvr_after done_after
+  hvr_after=$(counter hvr_sent) || exit 1
+  done_after=$(counter handshakes_completed) || exit 1
+  local hvr=$((hvr_after - hvr_before))
+  local completed=$((done_after - done_before))
   echo "$what: $hvr HVR sent, $completed handshake(s) completed"
   check "$what got an HVR" test "$hvr" -ge 1
   check "$what completed one handshake through dtlsgate" test "$completed" -eq 1
