@@ -13,6 +13,7 @@
 // items_per_second is frames per second on one core.
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -80,7 +81,17 @@ struct FramePool {
   }
   std::size_t size() const { return lens.size(); }
   uint8_t* frame(std::size_t i) { return &arena[i * kSlot]; }
-  void restore(std::size_t i) { std::memcpy(&arena[i * kSlot], &pristine[i * kSlot], lens[i]); }
+  // An HVR rewrites only the reply's bytes (14 + 20/40 + 8 + 45 <= 107): restoring the first
+  // kRewritten bytes puts the frame back (hvr_rewrites_only_the_prefix() checks it at setup),
+  // and keeps the harness's own cost per frame small next to the classifier's.
+  static constexpr std::size_t kRewritten = 128;
+  void restore(std::size_t i) {
+    std::memcpy(&arena[i * kSlot], &pristine[i * kSlot],
+                std::min<std::size_t>(lens[i], kRewritten));
+  }
+  bool restored(std::size_t i) const {
+    return std::memcmp(&arena[i * kSlot], &pristine[i * kSlot], lens[i]) == 0;
+  }
 };
 
 struct Bench {
@@ -229,7 +240,27 @@ void run_bursts(benchmark::State& state, FramePool& pool, Restore restore,
   state.counters["udp_payload_bytes"] = static_cast<double>(b.first_hello_payload);
 }
 
+// Classifies every hvr frame once, restores it, and checks it is byte for byte the original:
+// the restore in run_bursts then really gives the classifier a fresh ClientHello each time.
+bool hvr_rewrites_only_the_prefix(FramePool& pool) {
+  Bench& b = bench();
+  for (std::size_t f = 0; f < pool.size(); ++f) {
+    pool.restore(f);  // the previous repetition left HVRs behind
+    if (!pool.restored(f)) return false;
+    FrameRef ref{pool.frame(f), pool.lens[f], 0};
+    if (b.classifier.classify(b.keys(), ref, nullptr) != Verdict::kReplyHvr) return false;
+    if (ref.len > FramePool::kRewritten) return false;
+    pool.restore(f);
+    if (!pool.restored(f)) return false;
+  }
+  return true;
+}
+
 void BM_Classify_hvr(benchmark::State& state) {
+  if (!hvr_rewrites_only_the_prefix(bench().hvr)) {
+    state.SkipWithError("an HVR rewrote bytes the restore does not put back");
+    return;
+  }
   run_bursts(state, bench().hvr, Restore::kYes, Verdict::kReplyHvr);
 }
 
