@@ -49,13 +49,48 @@ constexpr uint64_t fold33(uint64_t w) {
   return (w & 0xffffffffu) + (w >> 32);
 }
 
-// The checksum contribution of the HVR record's fixed bytes (record sequence and cookie zero).
+// The HVR record's bytes 0..31 for a kCookieLen cookie, record sequence zero (bytes 28..31
+// are overwritten by the cookie): written with two 16-byte stores instead of ~25 small ones.
+// Pinned byte for byte by the classifier spec (DESIGN.md's layout) and the differential test
+// against OpenSSL's DTLSv1_listen.
+constexpr uint8_t kCookieLen8 = static_cast<uint8_t>(kCookieLen);
+alignas(16) constexpr uint8_t kHvrTemplate[32] = {
+    kContentTypeHandshake,
+    0xfe,
+    0xff,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,  // type, version, epoch, seq
+    0,
+    static_cast<uint8_t>(kDtlsHandshakeHeaderLen + 3 + kCookieLen8),  // record length
+    kHandshakeHelloVerifyRequest,
+    0,
+    0,
+    static_cast<uint8_t>(3 + kCookieLen8),  // msg length
+    0,
+    0,
+    0,
+    0,
+    0,  // seq, offset
+    0,
+    0,
+    static_cast<uint8_t>(3 + kCookieLen8),  // fragment length
+    0xfe,
+    0xff,
+    kCookieLen8,
+    0,
+    0,
+    0,
+    0};  // server_version, cookie length, (cookie)
+
+// The checksum contribution of the HVR record's fixed bytes (sequence and cookie zero).
 uint64_t hvr_template_sum() {
-  uint8_t record[kHvrLen] = {};
-  const uint8_t zero_seq[6] = {};
-  const uint8_t zero_cookie[kCookieLen] = {};
-  write_hvr_record(record, zero_seq, zero_cookie, kCookieLen);
-  return checksum_add(0, record, kHvrLen);
+  return checksum_add(0, kHvrTemplate, kHvrHeaderLen);
 }
 const uint64_t kHvrTemplateSum = hvr_template_sum();
 
@@ -116,7 +151,10 @@ uint16_t write_hvr_reply(uint8_t* frame, const FrameView& view, const uint8_t re
   std::memcpy(udp, &ports, 4);
   store_be16(udp + 4, kHvrUdpLen);
   std::memcpy(udp + 6, &udp_checksum, 2);
-  write_hvr_record(udp + kUdpHeaderLen, record_seq, cookie, kCookieLen);
+  uint8_t* hvr = udp + kUdpHeaderLen;
+  std::memcpy(hvr, kHvrTemplate, sizeof kHvrTemplate);
+  std::memcpy(hvr + 5, record_seq, 6);
+  std::memcpy(hvr + kHvrHeaderLen, cookie, kCookieLen);
   return static_cast<uint16_t>(udp + kHvrUdpLen - frame);
 }
 
