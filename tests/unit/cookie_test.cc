@@ -503,6 +503,17 @@ TEST(CookieKeyring, OldMasterCookiesVerifyUntilTheNextEpochAfterReplace) {
   EXPECT_EQ(verify(*ring.snapshot(), h, new_cookie), CookieCheck::kValid);
 }
 
+TEST(CookieKeyring, ReloadJustAfterAnEpochBoundaryKeepsTheKeyThatWasMinting) {
+  // The control loop calls update() once a second: a SIGHUP can land after a boundary and
+  // before that update, while cookies are still minted under the previous epoch's key.
+  CookieKeyring ring(test_master(5), kRotation, kStart);
+  const Hello h = ipv4_hello();
+  const auto old_cookie = mint(*ring.snapshot(), h);
+  const uint64_t next_epoch_start = (kStart / kRotation + 1) * kRotation;
+  ring.replace_master(test_master(6), next_epoch_start);
+  EXPECT_EQ(verify(*ring.snapshot(), h, old_cookie), CookieCheck::kValid);
+}
+
 TEST(CookieKeyring, ReloadingTheSameMasterAddsNoKey) {
   CookieKeyring ring(test_master(7), kRotation, kStart);
   ring.replace_master(test_master(7), kStart + 5);

@@ -143,10 +143,14 @@ void CookieKeyring::replace_master(const MasterSecret& master, uint64_t unix_sec
   }
   const uint64_t epoch = unix_seconds / rotation_;
   auto set = build_set(master, epoch);
-  // Cookies handed out moments ago under the old master carry the current epoch's id; keep
-  // that one key for verification until update() moves to the next epoch. A second reload in
-  // the same epoch drops the first master's key (the set has room for four).
-  if (set->count < set->keys.size()) set->keys[set->count++] = make_key(master_, epoch);
+  // Cookies handed out moments ago under the old master carry the id of the epoch that was
+  // minting: the published one, which can still be the previous epoch when the reload comes
+  // just after a boundary and before the control loop's once-a-second update(). Keep that one
+  // key for verification until update() moves to the next epoch. A second reload in the same
+  // epoch drops the first master's key (the set has room for four).
+  if (set->count < set->keys.size()) {
+    set->keys[set->count++] = make_key(master_, snapshot()->epoch);
+  }
   master_ = master;
   publish(std::move(set));
 }
