@@ -22,9 +22,11 @@
 #include "dtlsgate/cookie/keyring.h"
 #include "dtlsgate/flow_table.h"
 #include "dtlsgate/hvr_rate_limiter.h"
+#include "dtlsgate/session/self_signed.h"
 #include "options.h"
-#include "pass_sink.h"
+#include "pass_ring.h"
 #include "port.h"
+#include "slow_path.h"
 #include "stats.h"
 #include "telemetry.h"
 #include "worker.h"
@@ -32,7 +34,6 @@
 namespace dtlsgate::app {
 namespace {
 
-constexpr unsigned kSlowPathShards = 1;  // the slow-path issue decides how many
 constexpr unsigned kPassRingSize = 4096;
 constexpr std::size_t kFlowTableCapacity = 1 << 16;
 
@@ -109,50 +110,78 @@ int run(const AppOptions& opts) {
         "(--vdev net_pcap0,rx_pcap=in.pcap,tx_pcap=out.pcap, "
         "--vdev net_af_packet0,iface=<if>)");
 
-  std::vector<unsigned> worker_lcores;
+  std::vector<unsigned> lcores;
   unsigned lcore;
   RTE_LCORE_FOREACH_WORKER(lcore) {
-    worker_lcores.push_back(lcore);
+    lcores.push_back(lcore);
   }
-  // With a single lcore the main lcore polls too, between control tasks.
-  const bool inline_worker = worker_lcores.empty();
-  const unsigned lcores_for_workers =
-      inline_worker ? 1 : static_cast<unsigned>(worker_lcores.size());
+  const unsigned slow_threads = opts.slow_threads;
 
-  unsigned max_queues = 65535;
-  for (uint16_t p : ports) max_queues = std::min<unsigned>(max_queues, port_max_queues(p));
+  unsigned max_rx = 65535, max_tx = 65535;
+  for (uint16_t p : ports) {
+    max_rx = std::min<unsigned>(max_rx, port_max_rx_queues(p));
+    max_tx = std::min<unsigned>(max_tx, port_max_tx_queues(p));
+  }
+  // Every worker has a TX queue of its own, and so has every slow-path thread.
+  if (max_tx <= slow_threads)
+    return usage_error("a port offers only " + std::to_string(max_tx) +
+                       " TX queue(s): the workers and " + std::to_string(slow_threads) +
+                       " slow-path thread(s) need one each (net_af_packet: add qpairs=" +
+                       std::to_string(slow_threads + 1) + " to its --vdev)");
+  const unsigned max_workers_by_queues = std::min(max_rx, max_tx - slow_threads);
+
+  // Workers take the first worker lcores; slow-path threads the next ones if EAL gave that
+  // many, else they run as plain threads. With a single lcore the main lcore polls too.
+  const unsigned lcores_for_workers =
+      lcores.empty() ? 1
+                     : static_cast<unsigned>(lcores.size() > slow_threads && opts.workers == 0
+                                                 ? lcores.size() - slow_threads
+                                                 : lcores.size());
   unsigned workers = opts.workers;
   if (workers != 0) {
     if (workers > lcores_for_workers)
       return usage_error("--workers " + std::to_string(workers) + ": EAL gave only " +
                          std::to_string(lcores_for_workers) +
                          " worker lcore(s); give more with -l/--lcores");
-    if (workers > max_queues)
+    if (workers > max_workers_by_queues)
       return usage_error("--workers " + std::to_string(workers) + ": a port offers only " +
-                         std::to_string(max_queues) + " queue pair(s)");
+                         std::to_string(max_workers_by_queues) +
+                         " queue pair(s) once the slow-path threads have their TX queues");
   } else {
-    workers = std::min(lcores_for_workers, max_queues);
+    workers = std::min(lcores_for_workers, max_workers_by_queues);
     if (workers < lcores_for_workers)
       std::printf(
-          "dtlsgate: a port offers only %u queue pair(s): %u worker(s), %u lcore(s) "
+          "dtlsgate: a port offers only %u queue pair(s) for workers: %u worker(s), %u lcore(s) "
           "idle\n",
-          max_queues, workers, lcores_for_workers - workers);
+          max_workers_by_queues, workers, lcores_for_workers - workers);
   }
+  const bool inline_worker = lcores.empty();
+  std::vector<unsigned> worker_lcores, slow_lcores;
+  for (std::size_t i = 0; i < lcores.size(); ++i) {
+    if (i < workers)
+      worker_lcores.push_back(lcores[i]);
+    else if (slow_lcores.size() < slow_threads)
+      slow_lcores.push_back(lcores[i]);
+  }
+  const bool slow_on_lcores = slow_lcores.size() == slow_threads;
+  std::printf("dtlsgate: %u slow-path thread(s) %s\n", slow_threads,
+              slow_on_lcores ? "on their own lcores"
+                             : "as plain threads (no lcore left for them: add lcores, e.g. "
+                               "--lcores '0@0,1@1,2@0', to pin them)");
 
   int socket = rte_eth_dev_socket_id(ports[0]);
   if (socket < 0) socket = static_cast<int>(rte_socket_id());
   std::string error;
-  PoolSizing sizing{static_cast<unsigned>(ports.size()), workers, rte_lcore_count(),
-                    kSlowPathShards * kPassRingSize};
+  PoolSizing sizing{static_cast<unsigned>(ports.size()), workers + slow_threads,
+                    rte_lcore_count() + slow_threads, slow_threads * kPassRingSize};
   rte_mempool* pool = create_mbuf_pool("dtlsgate_mbufs", socket, sizing, &error);
   if (pool == nullptr) return runtime_error(error);
 
   std::vector<rte_ring*> pass_rings;
-  for (unsigned s = 0; s < kSlowPathShards; ++s) {
-    const std::string name = "dtlsgate_pass" + std::to_string(s);
-    rte_ring* ring = rte_ring_create(name.c_str(), kPassRingSize, socket, RING_F_SC_DEQ);
-    if (ring == nullptr)
-      return runtime_error("cannot create ring " + name + ": " + rte_strerror(rte_errno));
+  for (unsigned s = 0; s < slow_threads; ++s) {
+    rte_ring* ring =
+        create_pass_ring("dtlsgate_pass" + std::to_string(s), kPassRingSize, socket, &error);
+    if (ring == nullptr) return runtime_error(error);
     pass_rings.push_back(ring);
   }
 
@@ -171,9 +200,14 @@ int run(const AppOptions& opts) {
   }
   FlowTable flows(kFlowTableCapacity);
   std::vector<std::vector<std::unique_ptr<Classifier>>> classifier_of(ports.size());
+  std::vector<PortInfo> port_info(ports.size());
+  std::vector<uint16_t> rx_queues_of(ports.size());
   for (std::size_t pi = 0; pi < ports.size(); ++pi) {
-    PortInfo info;
-    if (!setup_port(ports[pi], static_cast<uint16_t>(workers), pool, &info, &error))
+    PortInfo& info = port_info[pi];
+    rx_queues_of[pi] = static_cast<uint16_t>(
+        port_receives_on_every_queue(ports[pi]) ? port_max_rx_queues(ports[pi]) : workers);
+    if (!setup_port(ports[pi], rx_queues_of[pi], static_cast<uint16_t>(workers + slow_threads),
+                    pool, &info, &error))
       return runtime_error(error);
     ClassifierConfig config;
     config.ipv4 = opts.ipv4;
@@ -197,17 +231,23 @@ int run(const AppOptions& opts) {
   }
   CookieKeyring keyring(secret, opts.rotation_seconds, static_cast<uint64_t>(std::time(nullptr)));
 
+  // RX queue q of a port is polled by worker q % workers and answered on that worker's TX
+  // queue (more RX queues than workers only where the PMD receives on every queue it has).
   std::vector<QueueLabel> labels;
-  for (uint16_t p : ports)
-    for (unsigned w = 0; w < workers; ++w) labels.push_back({p, static_cast<uint16_t>(w)});
+  for (std::size_t pi = 0; pi < ports.size(); ++pi)
+    for (uint16_t q = 0; q < rx_queues_of[pi]; ++q) labels.push_back({ports[pi], q});
   Stats stats(labels, ports);
 
   std::vector<WorkerContext> contexts(workers);
+  std::size_t label = 0;
+  for (std::size_t pi = 0; pi < ports.size(); ++pi)
+    for (uint16_t q = 0; q < rx_queues_of[pi]; ++q, ++label) {
+      const unsigned w = q % workers;
+      contexts[w].queues.push_back(WorkerQueue{ports[pi], q, classifier_of[pi][w].get(),
+                                               stats.counters(label), limiters[w].get(),
+                                               static_cast<uint16_t>(w)});
+    }
   for (unsigned w = 0; w < workers; ++w) {
-    for (std::size_t pi = 0; pi < ports.size(); ++pi)
-      contexts[w].queues.push_back(
-          WorkerQueue{ports[pi], static_cast<uint16_t>(w), classifier_of[pi][w].get(),
-                      stats.counters(pi * workers + w), limiters[w].get()});
     contexts[w].keyring = &keyring;
     contexts[w].pass_rings = pass_rings;
     contexts[w].stop = &g_stop;
@@ -222,9 +262,38 @@ int run(const AppOptions& opts) {
                          &keyring};
   register_telemetry(&stats, &config_view);
 
-  PassSink sink(pass_rings);
-  stats.set_slow_path_counter(&sink.received());
-  sink.start();
+  std::shared_ptr<ServerTlsContext> tls = opts.tls;
+  if (!tls) {
+    ServerTlsOptions tls_options;
+    tls_options.cipher_list = opts.ciphers;
+    tls = make_self_signed_context("dtlsgate", tls_options, &error);
+    if (!tls) return runtime_error(error);
+    std::printf(
+        "dtlsgate: warning: no --cert/--key: using a throw-away self-signed certificate; "
+        "clients must skip verification\n");
+  }
+  std::vector<std::unique_ptr<SlowPath>> slow_paths;
+  for (unsigned s = 0; s < slow_threads; ++s) {
+    SlowPathConfig sc;
+    sc.ring = pass_rings[s];
+    for (std::size_t pi = 0; pi < ports.size(); ++pi)
+      sc.ports.push_back(SlowPathPort{ports[pi], static_cast<uint16_t>(workers + s),
+                                      opts.mac.value_or(port_info[pi].mac)});
+    sc.pool = pool;
+    sc.tls = tls.get();
+    sc.keys = &keyring;
+    sc.flows = &flows;
+    sc.engine = opts.engine;
+    slow_paths.push_back(std::make_unique<SlowPath>(std::move(sc)));
+    stats.add_slow_path(&slow_paths.back()->session_counters(), &slow_paths.back()->io_counters());
+    slow_paths.back()->set_stop(&g_stop);
+  }
+  std::printf(
+      "dtlsgate: slow path: MTU %u, per thread at most %zu sessions, %zu half-open (timeout "
+      "%.1f s), %zu per client address\n",
+      opts.engine.mtu, opts.engine.max_sessions, opts.engine.max_half_open,
+      static_cast<double>(opts.engine.handshake_timeout_us) / 1e6,
+      opts.engine.max_sessions_per_source);
 
   std::string addresses;
   for (const std::string& a : opts.addr_text) addresses.append(" ").append(a);
@@ -241,6 +310,12 @@ int run(const AppOptions& opts) {
   if (!inline_worker)
     for (unsigned w = 0; w < workers; ++w)
       rte_eal_remote_launch(run_worker, &contexts[w], worker_lcores[w]);
+  for (unsigned s = 0; s < slow_threads; ++s) {
+    if (slow_on_lcores)
+      rte_eal_remote_launch(SlowPath::run_on_lcore, slow_paths[s].get(), slow_lcores[s]);
+    else
+      slow_paths[s]->start_thread(&g_stop);
+  }
 
   const uint64_t hz = rte_get_tsc_hz();
   const uint64_t start = rte_get_tsc_cycles();
@@ -279,11 +354,17 @@ int run(const AppOptions& opts) {
 
   g_stop.store(true);
   rte_eal_mp_wait_lcore();
-  sink.stop();  // drains what workers queued before they stopped
+  for (auto& sp : slow_paths) {
+    sp->join_thread();
+    // What workers queued after the slow thread's last look; its output may still go out.
+    while (sp->poll_once(SlowPath::monotonic_us()) > 0) {
+    }
+  }
 
   const StatsSnapshot final_stats = stats.snapshot();
   const double seconds = static_cast<double>(final_stats.tsc - start) / static_cast<double>(hz);
   for (uint16_t p : ports) stop_port(p);
+  slow_paths.clear();  // frees the SSL objects; unpublishes their flows
   for (rte_ring* ring : pass_rings) rte_ring_free(ring);
 
   std::printf("%s", stats.summary_text(final_stats, seconds).c_str());

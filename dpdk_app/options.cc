@@ -80,7 +80,16 @@ ParseResult parse_app_options(const std::vector<std::string>& args, AppOptions* 
                                              "--summary-json",
                                              "--mac",
                                              "--hvr-rate",
-                                             "--hvr-rate-per-prefix"};
+                                             "--hvr-rate-per-prefix",
+                                             "--cert",
+                                             "--key",
+                                             "--ciphers",
+                                             "--mtu",
+                                             "--max-sessions",
+                                             "--max-half-open",
+                                             "--max-sessions-per-source",
+                                             "--handshake-timeout",
+                                             "--slow-threads"};
     bool known = false;
     for (const char* k : kWithValue) known = known || name == k;
     if (!known) {
@@ -138,6 +147,31 @@ ParseResult parse_app_options(const std::vector<std::string>& args, AppOptions* 
       uint64_t* rate = name == "--hvr-rate" ? &o.hvr_rate : &o.hvr_rate_per_prefix;
       if (!parse_uint<uint64_t>(value, 0, 1'000'000'000, rate))
         return bad("not a rate in HVRs per second (0 = no cap)");
+    } else if (name == "--cert" || name == "--key") {
+      if (value.empty()) return bad("empty path");
+      (name == "--cert" ? o.cert_path : o.key_path) = value;
+    } else if (name == "--ciphers") {
+      if (value.empty()) return bad("empty cipher string");
+      o.ciphers = value;
+    } else if (name == "--mtu") {
+      if (!parse_uint<uint16_t>(value, 256, kMaxUdpPayload, &o.engine.mtu))
+        return bad("not a UDP payload size (256-" + std::to_string(kMaxUdpPayload) + " bytes)");
+    } else if (name == "--max-sessions") {
+      if (!parse_uint<std::size_t>(value, 1, 10'000'000, &o.engine.max_sessions))
+        return bad("not a count (1-10000000)");
+    } else if (name == "--max-half-open") {
+      if (!parse_uint<std::size_t>(value, 1, 10'000'000, &o.engine.max_half_open))
+        return bad("not a count (1-10000000)");
+    } else if (name == "--max-sessions-per-source") {
+      if (!parse_uint<std::size_t>(value, 0, 10'000'000, &o.engine.max_sessions_per_source))
+        return bad("not a count (0 = no cap)");
+    } else if (name == "--handshake-timeout") {
+      double seconds = 0;
+      if (!parse_seconds(value, &seconds) || seconds < 0.1 || seconds > 3600)
+        return bad("not a number of seconds (0.1-3600)");
+      o.engine.handshake_timeout_us = static_cast<uint64_t>(seconds * 1e6);
+    } else if (name == "--slow-threads") {
+      if (!parse_uint<unsigned>(value, 1, 16, &o.slow_threads)) return bad("not a count (1-16)");
     } else if (name == "--mac") {
       std::array<uint8_t, 6> mac;
       if (!parse_mac(value, &mac)) return bad("not a MAC address (aa:bb:cc:dd:ee:ff)");
@@ -149,6 +183,28 @@ ParseResult parse_app_options(const std::vector<std::string>& args, AppOptions* 
     return ParseResult::kError;
   }
   if (o.ports.empty()) o.ports.push_back(4433);
+  if (o.cert_path.empty() != o.key_path.empty()) {
+    *error = o.cert_path.empty() ? "--key given without --cert" : "--cert given without --key";
+    return ParseResult::kError;
+  }
+  if (!o.cert_path.empty()) {
+    for (const std::string* path : {&o.cert_path, &o.key_path}) {
+      if (!std::ifstream(*path)) {
+        *error = (path == &o.cert_path ? "--cert " : "--key ") + *path + ": cannot open";
+        return ParseResult::kError;
+      }
+    }
+    ServerTlsOptions tls_options;
+    tls_options.cipher_list = o.ciphers;
+    std::string why;
+    std::unique_ptr<ServerTlsContext> tls =
+        ServerTlsContext::from_pem_files(o.cert_path, o.key_path, tls_options, &why);
+    if (!tls) {
+      *error = "--cert " + o.cert_path + " --key " + o.key_path + ": " + why;
+      return ParseResult::kError;
+    }
+    o.tls = std::move(tls);
+  }
   *out = std::move(o);
   return ParseResult::kOk;
 }
@@ -177,6 +233,21 @@ dtlsgate options:
                          no cap); over the cap a ClientHello counts as drop_rate_limited
   --hvr-rate-per-prefix N  at most N HVRs per second per worker to one source /24 (IPv4) or
                          /56 (IPv6) (default 0: no cap)
+  --cert PATH            server certificate chain (PEM, leaf first); with --key. Without both,
+                         a throw-away self-signed certificate is made at start (a warning)
+  --key PATH             private key of --cert (PEM)
+  --ciphers STRING       OpenSSL cipher string (default DEFAULT; DTLS 1.0 clients need
+                         'DEFAULT:@SECLEVEL=0' under OpenSSL 3)
+  --slow-threads N       slow-path (OpenSSL) threads; sessions are sharded over them by 5-tuple
+                         hash, each has its own ring and its own TX queue per port (default 1).
+                         They run on the EAL lcores left after the workers, else as threads
+  --mtu N                UDP payload bytes per datagram the slow path sends (default 1400,
+                         256-1452)
+  --max-sessions N       sessions per slow-path thread (default 4096)
+  --max-half-open N      handshakes in progress per slow-path thread (default 1024)
+  --max-sessions-per-source N  sessions one client address may hold per slow-path thread
+                         (default 64, 0 = no cap)
+  --handshake-timeout S  a handshake not done in S seconds is dropped (default 10)
   --help                 this text
 Exit codes: 0 after a clean stop (SIGINT, SIGTERM, --duration), 2 on a bad option, 1 on an
 EAL or port failure.

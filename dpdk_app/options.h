@@ -5,11 +5,14 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "dtlsgate/cookie/keyring.h"
+#include "dtlsgate/session/server_context.h"
+#include "dtlsgate/session/session_engine.h"
 
 namespace dtlsgate::app {
 
@@ -28,7 +31,20 @@ struct AppOptions {
   std::optional<std::array<uint8_t, 6>> mac;  // --mac, overrides every port's MAC
   uint64_t hvr_rate = 0;                      // --hvr-rate, per worker, 0 = no cap
   uint64_t hvr_rate_per_prefix = 0;           // --hvr-rate-per-prefix, per worker, 0 = no cap
+  std::string cert_path;                      // --cert (PEM chain), with --key
+  std::string key_path;                       // --key (PEM private key)
+  std::string ciphers = "DEFAULT";            // --ciphers (OpenSSL cipher string)
+  // Loaded and checked while parsing, so a bad file is one line and exit 2. nullptr when no
+  // --cert/--key was given (main makes a throw-away self-signed one, with a warning).
+  std::shared_ptr<ServerTlsContext> tls;
+  unsigned slow_threads = 1;  // --slow-threads
+  // --mtu, --max-sessions, --max-half-open, --max-sessions-per-source, --handshake-timeout:
+  // per slow-path thread (sessions are sharded over them by 5-tuple hash).
+  SessionEngineConfig engine;
 };
+
+// Largest --mtu: a UDP payload that still fits a 1500-byte link MTU over IPv6.
+inline constexpr uint16_t kMaxUdpPayload = 1500 - 40 - 8;
 
 enum class ParseResult { kOk, kHelp, kError };
 

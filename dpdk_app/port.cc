@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <string_view>
 
 #include "worker.h"
 
@@ -52,8 +53,29 @@ uint16_t port_max_queues(uint16_t port_id) {
   return std::min(info.max_rx_queues, info.max_tx_queues);
 }
 
+uint16_t port_max_rx_queues(uint16_t port_id) {
+  rte_eth_dev_info info;
+  return rte_eth_dev_info_get(port_id, &info) == 0 ? info.max_rx_queues : 0;
+}
+
+uint16_t port_max_tx_queues(uint16_t port_id) {
+  rte_eth_dev_info info;
+  return rte_eth_dev_info_get(port_id, &info) == 0 ? info.max_tx_queues : 0;
+}
+
+bool port_receives_on_every_queue(uint16_t port_id) {
+  rte_eth_dev_info info;
+  if (rte_eth_dev_info_get(port_id, &info) != 0 || info.driver_name == nullptr) return false;
+  return std::string_view(info.driver_name) == "net_af_packet";
+}
+
 bool setup_port(uint16_t port_id, uint16_t queues, rte_mempool* pool, PortInfo* out,
                 std::string* error) {
+  return setup_port(port_id, queues, queues, pool, out, error);
+}
+
+bool setup_port(uint16_t port_id, uint16_t queues, uint16_t tx_queues, rte_mempool* pool,
+                PortInfo* out, std::string* error) {
   auto fail = [&](const char* what, int rc) {
     *error = "port " + std::to_string(port_id) + ": " + what + ": " + rte_strerror(-rc);
     return false;
@@ -78,6 +100,11 @@ bool setup_port(uint16_t port_id, uint16_t queues, rte_mempool* pool, PortInfo* 
       conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
       conf.rx_adv_conf.rss_conf.rss_hf = offered;
       info.rss = true;
+    } else if (port_receives_on_every_queue(port_id)) {
+      std::printf(
+          "dtlsgate: port %u (%s): no RSS; the kernel fans frames out over its %u queues "
+          "(PACKET_FANOUT hash), all polled\n",
+          port_id, info.driver.c_str(), queues);
     } else {
       std::printf(
           "dtlsgate: port %u (%s): no RSS: every frame lands on queue 0 and %u queues "
@@ -89,7 +116,7 @@ bool setup_port(uint16_t port_id, uint16_t queues, rte_mempool* pool, PortInfo* 
   if (dev.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE)
     conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE;
 
-  if (int rc = rte_eth_dev_configure(port_id, queues, queues, &conf); rc != 0)
+  if (int rc = rte_eth_dev_configure(port_id, queues, tx_queues, &conf); rc != 0)
     return fail("configure", rc);
 
   uint16_t nb_rxd = kRxDescriptors, nb_txd = kTxDescriptors;
@@ -104,6 +131,8 @@ bool setup_port(uint16_t port_id, uint16_t queues, rte_mempool* pool, PortInfo* 
     rxconf.offloads = conf.rxmode.offloads;
     if (int rc = rte_eth_rx_queue_setup(port_id, q, nb_rxd, socket, &rxconf, pool); rc != 0)
       return fail("rx queue setup", rc);
+  }
+  for (uint16_t q = 0; q < tx_queues; ++q) {
     rte_eth_txconf txconf = dev.default_txconf;
     txconf.offloads = conf.txmode.offloads;
     if (int rc = rte_eth_tx_queue_setup(port_id, q, nb_txd, socket, &txconf); rc != 0)
@@ -123,10 +152,10 @@ bool setup_port(uint16_t port_id, uint16_t queues, rte_mempool* pool, PortInfo* 
         port_id, info.driver.c_str());
 
   std::printf(
-      "dtlsgate: port %u (%s) %02x:%02x:%02x:%02x:%02x:%02x: %u queue pairs, %u RX / %u "
+      "dtlsgate: port %u (%s) %02x:%02x:%02x:%02x:%02x:%02x: %u RX / %u TX queues, %u RX / %u "
       "TX descriptors, RSS %s, TX fast free %s\n",
       port_id, info.driver.c_str(), info.mac[0], info.mac[1], info.mac[2], info.mac[3], info.mac[4],
-      info.mac[5], queues, nb_rxd, nb_txd, info.rss ? "on" : "off",
+      info.mac[5], queues, tx_queues, nb_rxd, nb_txd, info.rss ? "on" : "off",
       (conf.txmode.offloads & RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE) ? "on" : "not offered");
   *out = info;
   return true;

@@ -32,6 +32,13 @@ rte_mempool* create_mbuf_pool(const char* name, int socket, const PoolSizing& si
 
 // The most queue pairs the port can have.
 uint16_t port_max_queues(uint16_t port_id);
+uint16_t port_max_rx_queues(uint16_t port_id);
+uint16_t port_max_tx_queues(uint16_t port_id);
+
+// True for PMDs that deliver frames to every RX queue they have whatever we configure:
+// net_af_packet makes one socket per qpair at probe time and the kernel fans frames out over
+// all of them, so each must be polled or its share of the traffic is lost.
+bool port_receives_on_every_queue(uint16_t port_id);
 
 struct PortInfo {
   uint16_t id = 0;
@@ -45,6 +52,9 @@ struct PortInfo {
 // Configures `queues` RX/TX queue pairs, RSS trimmed to the PMD's offer, starts the port.
 bool setup_port(uint16_t port_id, uint16_t queues, rte_mempool* pool, PortInfo* info,
                 std::string* error);
+// rx_queues for the workers, tx_queues for the workers and then one per slow-path thread.
+bool setup_port(uint16_t port_id, uint16_t rx_queues, uint16_t tx_queues, rte_mempool* pool,
+                PortInfo* info, std::string* error);
 
 void stop_port(uint16_t port_id);
 

@@ -31,6 +31,15 @@ bool always_shown(std::size_t verdict) {
   return v == Verdict::kReplyHvr || v == Verdict::kPassVerified || v == Verdict::kPassFlow;
 }
 
+// The counters issue 4 asks every stats line to carry; the rest show once they are non-zero.
+bool session_always_shown(std::size_t i) {
+  const auto c = static_cast<SessionCounter>(i);
+  return c == SessionCounter::kSslObjectsCreated || c == SessionCounter::kHandshakesCompleted ||
+         c == SessionCounter::kHandshakesFailed || c == SessionCounter::kHandshakesTimedOut ||
+         c == SessionCounter::kSessionsOpen || c == SessionCounter::kBytesIn ||
+         c == SessionCounter::kBytesOut;
+}
+
 }  // namespace
 
 uint64_t StatsSnapshot::io_counter(std::string_view name) const {
@@ -69,8 +78,12 @@ StatsSnapshot Stats::snapshot() const {
       s.rx_nombuf += nic.rx_nombuf;
     }
   }
-  if (slow_path_received_ != nullptr)
-    s.slow_path_received = slow_path_received_->load(std::memory_order_relaxed);
+  for (const SlowPathCounters& sp : slow_paths_) {
+    for (std::size_t i = 0; i < kSessionCounterCount; ++i)
+      s.session[i] += read_counter(sp.session->count[i]);
+    for (std::size_t i = 0; i < kSlowIoCounterCount; ++i)
+      s.slow_io[i] += read_counter(sp.io->*kSlowIoCounterInfo[i].member);
+  }
   return s;
 }
 
@@ -102,6 +115,19 @@ std::string Stats::interval_line(const StatsSnapshot& prev, const StatsSnapshot&
     appendf(&line, " %.*s %.0f", static_cast<int>(name.size()), name.data(),
             rate(cur.io[i], prev.io[i]));
   }
+  // Session counters as totals (a handshake count means more than its rate here): those the
+  // slow path always has, then any other that is not zero.
+  line += " | slow";
+  for (std::size_t i = 0; i < kSessionCounterCount; ++i) {
+    if (!session_always_shown(i) && cur.session[i] == 0) continue;
+    appendf(&line, " %.*s %" PRIu64, static_cast<int>(kSessionCounterInfo[i].name.size()),
+            kSessionCounterInfo[i].name.data(), cur.session[i]);
+  }
+  for (std::size_t i = 0; i < kSlowIoCounterCount; ++i) {
+    if (cur.slow_io[i] == prev.slow_io[i]) continue;
+    appendf(&line, " %.*s/s %.0f", static_cast<int>(kSlowIoCounterInfo[i].name.size()),
+            kSlowIoCounterInfo[i].name.data(), rate(cur.slow_io[i], prev.slow_io[i]));
+  }
   appendf(&line, " (%.2fs)", seconds);
   return line;
 }
@@ -117,8 +143,14 @@ std::string Stats::summary_text(const StatsSnapshot& s, double seconds) const {
     appendf(&out, "  %-26.*s %12" PRIu64 "\n", static_cast<int>(kVerdictInfo[v].name.size()),
             kVerdictInfo[v].name.data(), s.verdicts[v]);
   }
-  appendf(&out, "  %-26s %12" PRIu64 "\n  %-26s %12" PRIu64 "\n  %-26s %12" PRIu64 "\n", "imissed",
-          s.imissed, "rx_nombuf", s.rx_nombuf, "slow_path_received", s.slow_path_received);
+  appendf(&out, "  %-26s %12" PRIu64 "\n  %-26s %12" PRIu64 "\n", "imissed", s.imissed, "rx_nombuf",
+          s.rx_nombuf);
+  for (std::size_t i = 0; i < kSlowIoCounterCount; ++i)
+    appendf(&out, "  %-26.*s %12" PRIu64 "\n", static_cast<int>(kSlowIoCounterInfo[i].name.size()),
+            kSlowIoCounterInfo[i].name.data(), s.slow_io[i]);
+  for (std::size_t i = 0; i < kSessionCounterCount; ++i)
+    appendf(&out, "  %-26.*s %12" PRIu64 "\n", static_cast<int>(kSessionCounterInfo[i].name.size()),
+            kSessionCounterInfo[i].name.data(), s.session[i]);
   for (std::size_t q = 0; q < labels_.size(); ++q)
     appendf(&out, "  rx on port %u queue %-10u %12" PRIu64 "\n", labels_[q].port, labels_[q].queue,
             s.queue_rx[q]);
@@ -136,10 +168,15 @@ std::string Stats::summary_json(const StatsSnapshot& s, double seconds) const {
   for (std::size_t v = 0; v < kVerdictCount; ++v)
     appendf(&out, ",\n  \"%.*s\": %" PRIu64, static_cast<int>(kVerdictInfo[v].name.size()),
             kVerdictInfo[v].name.data(), s.verdicts[v]);
-  appendf(&out,
-          ",\n  \"imissed\": %" PRIu64 ",\n  \"rx_nombuf\": %" PRIu64
-          ",\n  \"slow_path_received\": %" PRIu64 ",\n  \"queues\": [",
-          s.imissed, s.rx_nombuf, s.slow_path_received);
+  appendf(&out, ",\n  \"imissed\": %" PRIu64 ",\n  \"rx_nombuf\": %" PRIu64, s.imissed,
+          s.rx_nombuf);
+  for (std::size_t i = 0; i < kSlowIoCounterCount; ++i)
+    appendf(&out, ",\n  \"%.*s\": %" PRIu64, static_cast<int>(kSlowIoCounterInfo[i].name.size()),
+            kSlowIoCounterInfo[i].name.data(), s.slow_io[i]);
+  for (std::size_t i = 0; i < kSessionCounterCount; ++i)
+    appendf(&out, ",\n  \"%.*s\": %" PRIu64, static_cast<int>(kSessionCounterInfo[i].name.size()),
+            kSessionCounterInfo[i].name.data(), s.session[i]);
+  out += ",\n  \"queues\": [";
   for (std::size_t q = 0; q < labels_.size(); ++q)
     appendf(&out, "%s{\"port\": %u, \"queue\": %u, \"rx_packets\": %" PRIu64 "}", q ? ", " : "",
             labels_[q].port, labels_[q].queue, s.queue_rx[q]);

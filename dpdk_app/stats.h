@@ -10,7 +10,9 @@
 #include <string>
 #include <vector>
 
+#include "dtlsgate/session/session_counters.h"
 #include "io_counters.h"
+#include "slow_path.h"
 
 namespace dtlsgate::app {
 
@@ -26,7 +28,8 @@ struct StatsSnapshot {
   std::vector<uint64_t> queue_rx;  // per QueueLabel
   uint64_t imissed = 0;            // NIC: dropped because no RX descriptor was free
   uint64_t rx_nombuf = 0;          // NIC: RX failed because the mbuf pool was empty
-  uint64_t slow_path_received = 0;
+  std::array<uint64_t, kSessionCounterCount> session{};  // summed over slow-path threads
+  std::array<uint64_t, kSlowIoCounterCount> slow_io{};
 
   uint64_t io_counter(std::string_view name) const;
   uint64_t verdict_total() const;
@@ -40,8 +43,10 @@ class Stats {
   QueueCounters* counters(std::size_t i) { return &counters_[i]; }
   const std::vector<QueueLabel>& queues() const { return labels_; }
 
-  // The slow-path consumer's count of datagrams it took from the rings (may be null).
-  void set_slow_path_counter(const std::atomic<uint64_t>* c) { slow_path_received_ = c; }
+  // A slow-path thread's counters (owned by it, outlive this Stats' use).
+  void add_slow_path(const SessionCounters* session, const SlowIoCounters* io) {
+    slow_paths_.push_back({session, io});
+  }
 
   // Any thread (main lcore, telemetry thread).
   StatsSnapshot snapshot() const;
@@ -55,7 +60,11 @@ class Stats {
   std::vector<QueueLabel> labels_;
   std::vector<uint16_t> ports_;
   std::unique_ptr<QueueCounters[]> counters_;
-  const std::atomic<uint64_t>* slow_path_received_ = nullptr;
+  struct SlowPathCounters {
+    const SessionCounters* session;
+    const SlowIoCounters* io;
+  };
+  std::vector<SlowPathCounters> slow_paths_;
 };
 
 }  // namespace dtlsgate::app

@@ -20,7 +20,10 @@ int stats_command(const char*, const char*, rte_tel_data* d) {
   for (std::size_t v = 0; v < kVerdictCount; ++v) add_u64(d, kVerdictInfo[v].name, s.verdicts[v]);
   add_u64(d, "imissed", s.imissed);
   add_u64(d, "rx_nombuf", s.rx_nombuf);
-  add_u64(d, "slow_path_received", s.slow_path_received);
+  for (std::size_t i = 0; i < kSlowIoCounterCount; ++i)
+    add_u64(d, kSlowIoCounterInfo[i].name, s.slow_io[i]);
+  for (std::size_t i = 0; i < kSessionCounterCount; ++i)
+    add_u64(d, kSessionCounterInfo[i].name, s.session[i]);
   return 0;
 }
 

@@ -9,6 +9,7 @@
 #include <rte_ring.h>
 
 #include "dtlsgate/flow_table.h"
+#include "pass_ring.h"
 
 namespace dtlsgate::app {
 namespace {
@@ -16,6 +17,8 @@ namespace {
 // Shards we can sort one burst into without allocating (the slow path runs on few threads);
 // more rings than this are not used.
 constexpr std::size_t kMaxPassRings = 16;
+static_assert(kMaxPassRings * kBurst * sizeof(PassedDatagram) <= 32 * 1024,
+              "the per-burst shard arrays live on the lcore stack");
 
 bool is_reply(Verdict v) {
   return v == Verdict::kReplyHvr || v == Verdict::kReplyArp || v == Verdict::kReplyNd;
@@ -28,6 +31,7 @@ bool is_pass(Verdict v) {
 unsigned poll_queue(const WorkerContext& ctx, const WorkerQueue& q) {
   rte_mbuf* pkts[kBurst];
   const uint16_t n = rte_eth_rx_burst(q.port_id, q.queue_id, pkts, kBurst);
+  const uint16_t tx_queue = q.tx_queue_id == kSameAsRx ? q.queue_id : q.tx_queue_id;
   if (n == 0) return 0;
 
   // Headers of the whole burst are touched by the classifier next: start the loads now.
@@ -55,7 +59,7 @@ unsigned poll_queue(const WorkerContext& ctx, const WorkerQueue& q) {
 
   rte_mbuf* tx[kBurst];
   rte_mbuf* drop[kBurst];
-  rte_mbuf* to_ring[kMaxPassRings][kBurst];
+  PassedDatagram to_ring[kMaxPassRings][kBurst];
   uint16_t ring_count[kMaxPassRings] = {};
   uint16_t ntx = 0, ndrop = 0;
   const std::size_t nrings = std::min(ctx.pass_rings.size(), kMaxPassRings);
@@ -75,14 +79,14 @@ unsigned poll_queue(const WorkerContext& ctx, const WorkerQueue& q) {
       tx[ntx++] = m;
     } else if (is_pass(v) && nrings > 0) {
       const std::size_t shard = nrings == 1 ? 0 : hash_flow(pass[i].flow) % nrings;
-      to_ring[shard][ring_count[shard]++] = m;
+      to_ring[shard][ring_count[shard]++] = PassedDatagram{m, pass[i], v, q.port_id};
     } else {
       drop[ndrop++] = m;
     }
   }
 
   if (ntx > 0) {
-    const uint16_t sent = rte_eth_tx_burst(q.port_id, q.queue_id, tx, ntx);
+    const uint16_t sent = rte_eth_tx_burst(q.port_id, tx_queue, tx, ntx);
     io.tx_packets += sent;
     if (sent < ntx) {
       io.tx_dropped += ntx - sent;
@@ -92,11 +96,11 @@ unsigned poll_queue(const WorkerContext& ctx, const WorkerQueue& q) {
   for (std::size_t r = 0; r < nrings; ++r) {
     const unsigned count = ring_count[r];
     if (count == 0) continue;
-    const unsigned queued = rte_ring_enqueue_burst(
-        ctx.pass_rings[r], reinterpret_cast<void**>(to_ring[r]), count, nullptr);
+    const unsigned queued = rte_ring_enqueue_burst_elem(ctx.pass_rings[r], to_ring[r],
+                                                        sizeof(PassedDatagram), count, nullptr);
     if (queued < count) {
       io.ring_dropped += count - queued;
-      rte_pktmbuf_free_bulk(to_ring[r] + queued, count - queued);
+      for (unsigned i = queued; i < count; ++i) drop[ndrop++] = to_ring[r][i].mbuf;
     }
   }
   if (ndrop > 0) rte_pktmbuf_free_bulk(drop, ndrop);

@@ -19,20 +19,25 @@ namespace dtlsgate::app {
 
 inline constexpr uint16_t kBurst = 32;
 
-// One RX/TX queue pair a worker owns.
+inline constexpr uint16_t kSameAsRx = UINT16_MAX;
+
+// One RX queue a worker owns, and the TX queue its replies leave on.
 struct WorkerQueue {
   uint16_t port_id = 0;
   uint16_t queue_id = 0;
   const Classifier* classifier = nullptr;  // knows the port's MAC and the worker's limiter
   QueueCounters* counters = nullptr;
   HvrRateLimiter* limiter = nullptr;  // the worker's (shared by its queues), or none
+  // kSameAsRx: queue_id. A worker polling several RX queues of one port (af_packet receives on
+  // every queue it has) answers on its one TX queue.
+  uint16_t tx_queue_id = kSameAsRx;
 };
 
 struct WorkerContext {
   std::vector<WorkerQueue> queues;
   const CookieKeyring* keyring = nullptr;
-  // Slow-path shards; a pass goes to rings[hash_flow(flow) % size] so one session always
-  // reaches the same slow-path thread.
+  // Slow-path shards (pass_ring.h elements); a pass goes to rings[hash_flow(flow) % size] so
+  // one session always reaches the same slow-path thread.
   std::vector<rte_ring*> pass_rings;
   const std::atomic<bool>* stop = nullptr;
   double ns_per_tsc = 0;  // the rate limiter's clock: TSC cycles to nanoseconds

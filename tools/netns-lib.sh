@@ -84,7 +84,7 @@ dg_netns_down() {
 
 # EAL arguments for dtlsgate on the server veth. PREFIX: its own --file-prefix (telemetry socket).
 dg_eal_args() {  # PREFIX
-  echo "-l 0-1 --no-huge -m 512 --no-pci --file-prefix $1 --vdev net_af_packet0,iface=$DG_SRV_IF"
+  echo "-l 0-1 --no-huge -m 512 --no-pci --file-prefix $1 --vdev net_af_packet0,iface=$DG_SRV_IF,qpairs=2"
 }
 
 # Waits until dtlsgate's telemetry answers (it is up and polling), at most ~10 s.

@@ -16,14 +16,6 @@ uint64_t native_be16(uint16_t v) {
   return n;
 }
 
-uint16_t fold(uint64_t sum) {
-  sum = (sum & 0xffffffffu) + (sum >> 32);
-  sum = (sum & 0xffffffffu) + (sum >> 32);
-  sum = (sum & 0xffffu) + (sum >> 16);
-  sum = (sum & 0xffffu) + (sum >> 16);
-  return static_cast<uint16_t>(sum);
-}
-
 uint64_t pseudo_header(const uint8_t* src, const uint8_t* dst, std::size_t addr_len, uint8_t proto,
                        std::size_t len) {
   uint64_t sum = checksum_add(0, src, addr_len);
@@ -34,16 +26,8 @@ uint64_t pseudo_header(const uint8_t* src, const uint8_t* dst, std::size_t addr_
 
 }  // namespace
 
-uint16_t checksum_finish(uint64_t sum) {
-  return static_cast<uint16_t>(~fold(sum));
-}
-
 uint16_t ipv4_header_checksum(const uint8_t* header, std::size_t len) {
   return checksum_finish(checksum_add(0, header, len));
-}
-
-bool ipv4_header_valid(const uint8_t* header, std::size_t len) {
-  return fold(checksum_add(0, header, len)) == 0xffff;
 }
 
 uint16_t udp_checksum_ipv4(const uint8_t src[4], const uint8_t dst[4], const uint8_t* udp,
@@ -62,13 +46,14 @@ uint16_t udp_checksum_ipv6(const uint8_t src[16], const uint8_t dst[16], const u
 
 bool udp_checksum_valid_ipv4(const uint8_t src[4], const uint8_t dst[4], const uint8_t* udp,
                              std::size_t udp_len) {
-  return fold(checksum_add(pseudo_header(src, dst, 4, kProtoUdp, udp_len), udp, udp_len)) == 0xffff;
+  return checksum_fold(
+             checksum_add(pseudo_header(src, dst, 4, kProtoUdp, udp_len), udp, udp_len)) == 0xffff;
 }
 
 bool udp_checksum_valid_ipv6(const uint8_t src[16], const uint8_t dst[16], const uint8_t* udp,
                              std::size_t udp_len) {
-  return fold(checksum_add(pseudo_header(src, dst, 16, kProtoUdp, udp_len), udp, udp_len)) ==
-         0xffff;
+  return checksum_fold(
+             checksum_add(pseudo_header(src, dst, 16, kProtoUdp, udp_len), udp, udp_len)) == 0xffff;
 }
 
 uint16_t icmpv6_checksum(const uint8_t src[16], const uint8_t dst[16], const uint8_t* icmp,

@@ -20,12 +20,12 @@ inline uint64_t checksum_add(uint64_t sum, const uint8_t* data, std::size_t len)
 
 // Folds a running sum to 16 bits and complements it: the value to store (with memcpy, it is in
 // the same native layout as the sum).
-uint16_t checksum_finish(uint64_t sum);
+inline uint16_t checksum_finish(uint64_t sum);
 
 // The value to store in an IPv4 header's checksum field (the field must be zero first, or use
 // ipv4_header_valid to check a received header).
 uint16_t ipv4_header_checksum(const uint8_t* header, std::size_t len);
-bool ipv4_header_valid(const uint8_t* header, std::size_t len);
+inline bool ipv4_header_valid(const uint8_t* header, std::size_t len);
 
 // UDP checksum over the pseudo-header and the UDP header+payload (its checksum field must be
 // zero to compute, or left in place to verify: a valid datagram sums to 0xFFFF).
@@ -95,6 +95,24 @@ inline uint64_t checksum_add(uint64_t sum, const uint8_t* data, std::size_t len)
   // Reduce to at most 33 bits so callers may add a few 16-bit fields without overflow.
   acc = (acc & 0xffffffffu) + (acc >> 32);
   return acc;
+}
+
+inline uint16_t checksum_fold(uint64_t sum) {
+  sum = (sum & 0xffffffffu) + (sum >> 32);
+  sum = (sum & 0xffffffffu) + (sum >> 32);
+  sum = (sum & 0xffffu) + (sum >> 16);
+  sum = (sum & 0xffffu) + (sum >> 16);
+  return static_cast<uint16_t>(sum);
+}
+
+inline uint16_t checksum_finish(uint64_t sum) {
+  return static_cast<uint16_t>(~checksum_fold(sum));
+}
+
+inline bool ipv4_header_valid(const uint8_t* header, std::size_t len) {
+  // The option-less header, the common case, as straight-line code.
+  const uint64_t sum = len == 20 ? checksum_add(0, header, 20) : checksum_add(0, header, len);
+  return checksum_fold(sum) == 0xffff;
 }
 
 }  // namespace dtlsgate

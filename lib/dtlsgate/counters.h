@@ -32,7 +32,8 @@
   X(kDropBadVersion, drop_bad_version, "record or client_version major byte is not 0xFE")          \
   X(kDropNonzeroEpoch, drop_nonzero_epoch, "unknown 5-tuple and record epoch is not 0")            \
   X(kDropRecordLength, drop_record_length, "record length runs past the datagram")                 \
-  X(kDropTrailingBytes, drop_trailing_bytes, "bytes after the ClientHello record")                 \
+  X(kDropTrailingBytes, drop_trailing_bytes,                                                       \
+    "bytes inside the record after the handshake fragment")                                        \
   X(kDropNotClientHello, drop_not_client_hello, "unknown 5-tuple and handshake is no ClientHello") \
   X(kDropFragmentedHello, drop_fragmented_hello, "ClientHello fragment (offset != 0 or partial)")  \
   X(kDropBadHandshakeLength, drop_bad_handshake_length, "fragment length > message length etc.")   \
@@ -51,6 +52,15 @@
   X(tx_packets, "frames sent by the workers (HVR, ARP, ND)")     \
   X(tx_dropped, "replies dropped because the TX queue was full") \
   X(ring_dropped, "passed datagrams dropped because the slow-path ring was full")
+
+// The slow-path threads' I/O counters (around the session engine, not in it), kept by the
+// I/O shell.
+//   X(counter name, help text)
+#define DTLSGATE_SLOW_IO_COUNTERS(X)                                                    \
+  X(slow_path_received, "passed datagrams the slow-path threads took from their rings") \
+  X(slow_tx_packets, "datagrams the slow-path threads sent")                            \
+  X(slow_tx_dropped, "slow-path datagrams dropped: TX queue full or no mbuf")           \
+  X(slow_tx_unroutable, "slow-path datagrams with no remembered peer MAC or too large")
 
 namespace dtlsgate {
 

@@ -33,6 +33,19 @@ TEST(AppOptions, BadOptionAddressOrValueIsOneClearLine) {
       {{"--addr", "1.2.3.4", "--secret-file", "/nonexistent/secret"},
        "--secret-file /nonexistent/secret: cannot open"},
       {{"--addr", "1.2.3.4", "--verbose"}, "unknown option '--verbose' (see --help)"},
+      {{"--addr", "1.2.3.4", "--cert", "c.pem"}, "--cert given without --key"},
+      {{"--addr", "1.2.3.4", "--key", "k.pem"}, "--key given without --cert"},
+      {{"--addr", "1.2.3.4", "--cert", "/nonexistent/c.pem", "--key", "/nonexistent/k.pem"},
+       "--cert /nonexistent/c.pem: cannot open"},
+      {{"--addr", "1.2.3.4", "--mtu", "255"},
+       "--mtu '255': not a UDP payload size (256-1452 bytes)"},
+      {{"--addr", "1.2.3.4", "--mtu", "1453"},
+       "--mtu '1453': not a UDP payload size (256-1452 bytes)"},
+      {{"--addr", "1.2.3.4", "--slow-threads", "0"}, "--slow-threads '0': not a count (1-16)"},
+      {{"--addr", "1.2.3.4", "--max-sessions", "0"},
+       "--max-sessions '0': not a count (1-10000000)"},
+      {{"--addr", "1.2.3.4", "--handshake-timeout", "0"},
+       "--handshake-timeout '0': not a number of seconds (0.1-3600)"},
   };
   for (const BadCase& c : cases) {
     AppOptions o;
@@ -41,6 +54,25 @@ TEST(AppOptions, BadOptionAddressOrValueIsOneClearLine) {
     EXPECT_EQ(error, c.error);
     EXPECT_EQ(error.find('\n'), std::string::npos);
   }
+}
+
+TEST(AppOptions, UnreadableOrMismatchedCertificateIsOneLineNamingTheFiles) {
+  const std::string dir = ::testing::TempDir();
+  const std::string garbage = dir + "dtlsgate_garbage.pem";
+  std::ofstream(garbage) << "not a certificate\n";
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {garbage, garbage},
+  };
+  for (const auto& [cert, key] : cases) {
+    AppOptions o;
+    std::string error;
+    EXPECT_EQ(parse_app_options({"--addr", "1.2.3.4", "--cert", cert, "--key", key}, &o, &error),
+              ParseResult::kError);
+    EXPECT_EQ(error.rfind("--cert " + cert + " --key " + key + ": certificate " + cert, 0), 0u)
+        << error;
+    EXPECT_EQ(error.find('\n'), std::string::npos);
+  }
+  std::remove(garbage.c_str());
 }
 
 TEST(AppOptions, EverythingTogether) {
@@ -105,6 +137,9 @@ TEST(AppOptions, DefaultsAreTheDocumentedOnes) {
   EXPECT_EQ(o.duration_seconds, 0.0);
   EXPECT_EQ(o.stats_interval, 1u);
   EXPECT_EQ(o.hvr_rate, 0u);
+  EXPECT_EQ(o.slow_threads, 1u);
+  EXPECT_EQ(o.engine.mtu, 1400u);
+  EXPECT_EQ(o.tls, nullptr) << "no --cert: main makes a throw-away one";
 }
 
 TEST(AppOptions, HelpWinsAndListsEveryOption) {
@@ -113,9 +148,27 @@ TEST(AppOptions, HelpWinsAndListsEveryOption) {
   EXPECT_EQ(parse_app_options({"--addr", "nonsense", "--help"}, &o, &error), ParseResult::kError)
       << "options are read in order";
   EXPECT_EQ(parse_app_options({"--help"}, &o, &error), ParseResult::kHelp);
-  for (const char* name : {"--addr", "--port", "--workers", "--secret-file", "--rotation",
-                           "--duration", "--stats-interval", "--summary-json", "--mac",
-                           "--hvr-rate", "--hvr-rate-per-prefix", "EAL"})
+  for (const char* name : {"--addr",
+                           "--port",
+                           "--workers",
+                           "--secret-file",
+                           "--rotation",
+                           "--duration",
+                           "--stats-interval",
+                           "--summary-json",
+                           "--mac",
+                           "--hvr-rate",
+                           "--hvr-rate-per-prefix",
+                           "--cert",
+                           "--key",
+                           "--ciphers",
+                           "--slow-threads",
+                           "--mtu",
+                           "--max-sessions",
+                           "--max-half-open",
+                           "--max-sessions-per-source",
+                           "--handshake-timeout",
+                           "EAL"})
     EXPECT_NE(app_usage().find(name), std::string::npos) << name;
 }
 

@@ -92,10 +92,12 @@ def malformed_variants(hellos):
 def run_dtlsgate(dtlsgate, workdir, name, frames):
     in_pcap = os.path.join(workdir, name + "-in.pcap")
     out_pcap = os.path.join(workdir, name + "-out.pcap")
+    # TX queue 0 is the worker's (HVRs), TX queue 1 the slow-path thread's.
+    slow_pcap = os.path.join(workdir, name + "-slow-out.pcap")
     summary = os.path.join(workdir, name + ".json")
     wrpcap(in_pcap, frames)
     cmd = [dtlsgate, "-l", "0-1", "--no-huge", "-m", "512", "--no-pci", "--no-shconf",
-           "--no-telemetry", "--vdev", f"net_pcap0,rx_pcap={in_pcap},tx_pcap={out_pcap}",
+           "--no-telemetry", "--vdev", f"net_pcap0,rx_pcap={in_pcap},tx_pcap={out_pcap},tx_pcap={slow_pcap}",
            "--", "--addr", "127.0.0.1", "--addr", "::1", "--duration", "3",
            "--summary-json", summary]
     print("+", " ".join(cmd), flush=True)

@@ -26,9 +26,14 @@
 #include "dtlsgate/cookie/keyring.h"
 #include "dtlsgate/flow_table.h"
 #include "dtlsgate/hvr_rate_limiter.h"
-#include "pass_sink.h"
+#include "dtlsgate/session/server_context.h"
+#include "dtlsgate/wire/packet.h"
+#include "pass_ring.h"
 #include "port.h"
+#include "slow_path.h"
 #include "support/frame_builder.h"
+#include "support/openssl_dtls_client.h"
+#include "support/test_certificate.h"
 #include "worker.h"
 
 namespace dtlsgate::app {
@@ -61,12 +66,14 @@ bool udp_checksum_ok(const Bytes& f, bool v6) {
 
 struct Ports {
   uint16_t port_id = 0;
-  rte_ring* rx = nullptr;    // we enqueue what the "NIC" receives
-  rte_ring* tx = nullptr;    // what the worker sent
-  rte_ring* pass = nullptr;  // the slow-path ring
+  rte_ring* rx = nullptr;       // we enqueue what the "NIC" receives
+  rte_ring* tx = nullptr;       // what the worker sent (TX queue 0)
+  rte_ring* slow_tx = nullptr;  // what the slow-path thread sent (TX queue 1)
+  rte_ring* pass = nullptr;     // the slow-path ring (pass_ring.h elements)
 };
 
-// A net_ring port set up by the app's own setup_port, plus a slow-path ring.
+// A net_ring port set up by the app's own setup_port (1 RX queue, TX queues for the worker and
+// the slow path), plus a slow-path ring.
 Ports make_ports(unsigned tx_ring_size, unsigned pass_ring_size) {
   static int serial = 0;
   const std::string id = std::to_string(serial++);
@@ -74,15 +81,17 @@ Ports make_ports(unsigned tx_ring_size, unsigned pass_ring_size) {
   p.rx = rte_ring_create(("rx" + id).c_str(), 1024, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
   p.tx = rte_ring_create(("tx" + id).c_str(), tx_ring_size, 0,
                          RING_F_SP_ENQ | RING_F_SC_DEQ | RING_F_EXACT_SZ);
-  p.pass =
-      rte_ring_create(("pass" + id).c_str(), pass_ring_size, 0, RING_F_SC_DEQ | RING_F_EXACT_SZ);
-  EXPECT_TRUE(p.rx && p.tx && p.pass);
-  const int port = rte_eth_from_rings(("net_ring_t" + id).c_str(), &p.rx, 1, &p.tx, 1, 0);
+  p.slow_tx = rte_ring_create(("stx" + id).c_str(), 1024, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
+  p.pass = rte_ring_create_elem(("pass" + id).c_str(), sizeof(PassedDatagram), pass_ring_size, 0,
+                                RING_F_SC_DEQ | RING_F_EXACT_SZ);
+  EXPECT_TRUE(p.rx && p.tx && p.slow_tx && p.pass);
+  rte_ring* tx_rings[] = {p.tx, p.slow_tx};
+  const int port = rte_eth_from_rings(("net_ring_t" + id).c_str(), &p.rx, 1, tx_rings, 2, 0);
   EXPECT_GE(port, 0);
   p.port_id = static_cast<uint16_t>(port);
   PortInfo info;
   std::string error;
-  EXPECT_TRUE(setup_port(p.port_id, 1, g_pool, &info, &error)) << error;
+  EXPECT_TRUE(setup_port(p.port_id, 1, 2, g_pool, &info, &error)) << error;
   return p;
 }
 
@@ -118,8 +127,10 @@ class RingPortTest : public ::testing::Test {
 
   void TearDown() override {
     // Whatever a test left behind goes back, then the pool must be whole again.
+    slow_path_.reset();
     drain(ports_.tx);
-    drain(ports_.pass);
+    drain(ports_.slow_tx);
+    drain_pass(ports_.pass);
     EXPECT_EQ(rte_mempool_in_use_count(g_pool), 0u) << "mbuf leak";
     EXPECT_EQ(counters_->verdicts.total(), counters_->io.rx_packets) << "verdicts must add up";
   }
@@ -151,6 +162,41 @@ class RingPortTest : public ::testing::Test {
     return out;
   }
 
+  // The frames in a slow-path ring, with the verdict and flow the worker put next to each.
+  static std::vector<Bytes> drain_pass(rte_ring* ring,
+                                       std::vector<PassedDatagram>* meta = nullptr) {
+    std::vector<Bytes> out;
+    PassedDatagram d;
+    while (rte_ring_dequeue_elem(ring, &d, sizeof d) == 0) {
+      const auto* data = rte_pktmbuf_mtod(d.mbuf, const uint8_t*);
+      out.emplace_back(data, data + d.mbuf->data_len);
+      if (meta != nullptr) meta->push_back(d);
+      rte_pktmbuf_free(d.mbuf);
+    }
+    return out;
+  }
+
+  // A slow-path thread on this port's second TX queue, fed by the pass ring, as main.cc wires
+  // one (the test drives it with poll_once, or lets it run as a thread).
+  SlowPath& slow_path() {
+    if (!slow_path_) {
+      std::string error;
+      ServerTlsOptions options;
+      options.cipher_list = "DEFAULT:@SECLEVEL=0";
+      tls_ = ServerTlsContext::from_memory(cert_.cert, cert_.key, options, &error);
+      EXPECT_NE(tls_, nullptr) << error;
+      SlowPathConfig sc;
+      sc.ring = ports_.pass;
+      sc.ports = {SlowPathPort{ports_.port_id, 1, kOurMac}};
+      sc.pool = g_pool;
+      sc.tls = tls_.get();
+      sc.keys = &keyring_;
+      sc.flows = &flows_;
+      slow_path_ = std::make_unique<SlowPath>(std::move(sc));
+    }
+    return *slow_path_;
+  }
+
   uint64_t verdict(Verdict v) const { return counters_->verdicts[v]; }
 
   const CookieKeySet& keys() const { return *keyring_.snapshot(); }
@@ -169,6 +215,9 @@ class RingPortTest : public ::testing::Test {
   std::unique_ptr<QueueCounters> counters_;
   std::atomic<bool> stop_{false};
   WorkerContext ctx_;
+  test::TestCertificate cert_;
+  std::unique_ptr<ServerTlsContext> tls_;
+  std::unique_ptr<SlowPath> slow_path_;
 };
 
 struct HelloCase {
@@ -305,9 +354,16 @@ TEST_F(RingPortTest, ClientHelloWithOurCookieReachesTheSlowPathRingUnchanged) {
     inject({second});
     run_loop();
     EXPECT_TRUE(drain(ports_.tx).empty()) << "a verified ClientHello gets no reply here";
-    const std::vector<Bytes> passed = drain(ports_.pass);
+    std::vector<PassedDatagram> meta;
+    const std::vector<Bytes> passed = drain_pass(ports_.pass, &meta);
     ASSERT_EQ(passed.size(), 1u);
     EXPECT_EQ(passed[0], second);
+    EXPECT_EQ(meta[0].verdict, Verdict::kPassVerified);
+    EXPECT_EQ(meta[0].pass.flow,
+              (FlowKey{endpoint(c.client_ip, 40000), endpoint(c.server_ip, 4433)}));
+    const std::size_t at = test::layout_of(spec_for(c)).payload;
+    EXPECT_EQ(meta[0].pass.payload_offset, at);
+    EXPECT_EQ(meta[0].pass.payload_len, second.size() - at);
   }
   EXPECT_EQ(verdict(Verdict::kPassVerified), std::size(kHelloCases));
 }
@@ -372,7 +428,7 @@ TEST_F(RingPortTest, MalformedFramesGetNoReplyAndANamedDropCounter) {
     inject({c.frame});
     run_loop();
     EXPECT_TRUE(drain(ports_.tx).empty());
-    EXPECT_TRUE(drain(ports_.pass).empty());
+    EXPECT_TRUE(drain_pass(ports_.pass).empty());
     EXPECT_EQ(verdict(c.expected), before + 1) << verdict_name(c.expected);
   }
   EXPECT_EQ(counters_->io.tx_packets, 0u);
@@ -427,7 +483,7 @@ TEST_F(RingPortTest, FullSlowPathRingIsACountedDropNotAStall) {
   run_loop();
   EXPECT_EQ(verdict(Verdict::kPassVerified), 10u);
   EXPECT_EQ(counters_->io.ring_dropped, 6u);
-  EXPECT_EQ(drain(ports_.pass).size(), 4u);
+  EXPECT_EQ(drain_pass(ports_.pass).size(), 4u);
 }
 
 TEST_F(RingPortTest, HvrRateCapPerSourcePrefixWithholdsRepliesAsACountedDrop) {
@@ -457,11 +513,11 @@ TEST_F(RingPortTest, HvrRateCapPerSourcePrefixWithholdsRepliesAsACountedDrop) {
   EXPECT_EQ(verdict(Verdict::kReplyHvr) + verdict(Verdict::kDropRateLimited), flood.size());
 }
 
-TEST_F(RingPortTest, WorkerLcoreLoopAnswersUntilStoppedAndSinkFreesPasses) {
+TEST_F(RingPortTest, WorkerLcoreLoopAnswersUntilStoppedAndTheSlowPathThreadTakesPasses) {
   const unsigned worker = rte_get_next_lcore(rte_lcore_id(), 1, 0);
   if (worker >= RTE_MAX_LCORE) GTEST_SKIP() << "needs a second lcore (-l 0-1)";
-  PassSink sink({ports_.pass});
-  sink.start();
+  std::atomic<bool> slow_stop{false};
+  slow_path().start_thread(&slow_stop);
   ASSERT_EQ(rte_eal_remote_launch(run_worker, &ctx_, worker), 0);
 
   const HelloCase& c = kHelloCases[2];
@@ -478,15 +534,135 @@ TEST_F(RingPortTest, WorkerLcoreLoopAnswersUntilStoppedAndSinkFreesPasses) {
   inject(std::vector<Bytes>(
       50,
       test::build_udp_frame(spec_for(c), test::client_hello_record(hello, test::kDtls10, 1, 1))));
-  while (sink.received().load() < 50 && std::chrono::steady_clock::now() < deadline)
+  auto received = [this] {
+    return __atomic_load_n(&slow_path().io_counters().slow_path_received, __ATOMIC_RELAXED);
+  };
+  while (received() < 50 && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
 
   stop_.store(true);
   EXPECT_EQ(rte_eal_wait_lcore(worker), 0);
-  sink.stop();
-  EXPECT_EQ(sink.received().load(), 50u);
+  slow_stop.store(true);
+  slow_path().join_thread();
+  EXPECT_EQ(received(), 50u);
   EXPECT_EQ(verdict(Verdict::kReplyHvr), 100u);
-  EXPECT_EQ(verdict(Verdict::kPassVerified), 50u);
+  // The first verified hello publishes the flow: the rest arrive as datagrams of a known flow.
+  EXPECT_GE(verdict(Verdict::kPassVerified), 1u);
+  EXPECT_EQ(verdict(Verdict::kPassVerified) + verdict(Verdict::kPassFlow), 50u);
+  // The factory's hello is no real client's: OpenSSL refuses it, and the next copy tries again.
+  const SessionCounters& sc = slow_path().session_counters();
+  EXPECT_GE(sc[SessionCounter::kSslObjectsCreated], 1u);
+  EXPECT_EQ(sc[SessionCounter::kSslObjectsCreated],
+            sc[SessionCounter::kHandshakesFailed] + slow_path().engine().session_count());
+}
+
+// ---------------------------------------------------------------------------------------------
+// A real OpenSSL client through the ring ports: worker (HVR) and slow path (handshake, echo).
+
+struct ClientCase {
+  const char* name;
+  std::string client_ip;
+  std::string server_ip;
+  int version;
+  uint16_t mtu;
+};
+
+const ClientCase kClientCases[] = {
+    {"DTLS 1.2 over IPv4", "192.0.2.10", "192.0.2.1", DTLS1_2_VERSION, 1400},
+    {"DTLS 1.2 over IPv6", "2001:db8::10", "2001:db8::1", DTLS1_2_VERSION, 1400},
+    {"DTLS 1.0 over IPv4", "198.51.100.7", "192.0.2.1", DTLS1_VERSION, 1400},
+    {"DTLS 1.2 over IPv6, client MTU 500", "2001:db8::99", "2001:db8::1", DTLS1_2_VERSION, 500},
+};
+
+TEST_F(RingPortTest, OpenSslClientCompletesAHandshakeThroughTheRingPortsAndGetsItsEcho) {
+  uint64_t now_us = SlowPath::monotonic_us();
+  uint16_t client_port = 41000;
+  for (const ClientCase& c : kClientCases) {
+    SCOPED_TRACE(c.name);
+    test::DtlsClientOptions options;
+    options.version = c.version;
+    options.cipher_list = "DEFAULT:@SECLEVEL=0";
+    options.mtu = c.mtu;
+    test::OpenSslDtlsClient client(options);
+    test::UdpFrameSpec up;
+    up.dst_mac = kOurMac;
+    up.src_mac = kClientMac;
+    up.src_ip = c.client_ip;
+    up.dst_ip = c.server_ip;
+    up.src_port = ++client_port;
+    up.dst_port = 4433;
+    const bool v6 = c.client_ip.find(':') != std::string::npos;
+    const uint64_t created_before =
+        slow_path().session_counters()[SessionCounter::kSslObjectsCreated];
+
+    std::size_t hvrs = 0, from_slow_path = 0;
+    // Moves datagrams both ways until neither side has more to say (bounded).
+    auto pump = [&] {
+      for (int round = 0; round < 32; ++round) {
+        const std::vector<std::vector<uint8_t>> out = client.take_output();
+        std::vector<Bytes> frames;
+        for (const auto& d : out) frames.push_back(test::build_udp_frame(up, d));
+        inject(frames);
+        run_loop();
+        slow_path().poll_once(now_us);
+        std::vector<Bytes> down = drain(ports_.tx);
+        hvrs += down.size();
+        for (Bytes& f : drain(ports_.slow_tx)) {
+          ++from_slow_path;
+          down.push_back(std::move(f));
+        }
+        if (out.empty() && down.empty()) return;
+        for (const Bytes& f : down) {
+          EXPECT_EQ(Bytes(f.begin(), f.begin() + 6), Bytes(kClientMac.begin(), kClientMac.end()))
+              << "to the MAC the session's first verified frame came from";
+          EXPECT_EQ(Bytes(f.begin() + 6, f.begin() + 12), Bytes(kOurMac.begin(), kOurMac.end()));
+          if (!v6) {
+            EXPECT_EQ(ones_complement_sum(&f[14], 20), 0xffff) << "IPv4 header checksum";
+          }
+          EXPECT_TRUE(udp_checksum_ok(f, v6));
+          FrameView view;
+          Verdict drop;
+          ASSERT_TRUE(parse_l2_l3(f.data(), static_cast<uint16_t>(f.size()), &view, &drop));
+          ASSERT_TRUE(parse_udp(f.data(), &view, &drop));
+          EXPECT_EQ(source_endpoint(f.data(), view), endpoint(c.server_ip, 4433));
+          EXPECT_EQ(destination_endpoint(f.data(), view), endpoint(c.client_ip, up.src_port));
+          EXPECT_LE(view.payload_len, 1400u) << "the server's MTU";
+          client.receive(std::span<const uint8_t>(f.data() + view.payload, view.payload_len));
+        }
+      }
+      ADD_FAILURE() << "pump did not settle";
+    };
+
+    client.start();
+    pump();
+    ASSERT_TRUE(client.handshake_done());
+    EXPECT_EQ(hvrs, 1u) << "the worker answered the cookie-less hello";
+    EXPECT_GE(from_slow_path, 1u) << "the server flight came from the slow path's TX queue";
+    EXPECT_EQ(slow_path().session_counters()[SessionCounter::kSslObjectsCreated],
+              created_before + 1);
+    EXPECT_TRUE(
+        flows_.contains(FlowKey{endpoint(c.client_ip, up.src_port), endpoint(c.server_ip, 4433)}));
+
+    const std::string line = std::string("echo through the rings: ") + c.name;
+    ASSERT_TRUE(client.send(line));
+    pump();
+    ASSERT_FALSE(client.received().empty());
+    EXPECT_EQ(client.received().back(), line);
+
+    client.close();
+    pump();
+    EXPECT_FALSE(
+        flows_.contains(FlowKey{endpoint(c.client_ip, up.src_port), endpoint(c.server_ip, 4433)}))
+        << "close_notify ends the session and unpublishes the flow";
+    now_us += 1000;
+  }
+  const SessionCounters& sc = slow_path().session_counters();
+  EXPECT_EQ(sc[SessionCounter::kHandshakesCompleted], std::size(kClientCases));
+  EXPECT_EQ(sc[SessionCounter::kSessionsClosedByPeer], std::size(kClientCases));
+  EXPECT_EQ(sc[SessionCounter::kSessionsOpen], 0u);
+  EXPECT_EQ(slow_path().remembered_peers(), 0u) << "peer MACs are forgotten with their sessions";
+  EXPECT_EQ(slow_path().io_counters().slow_tx_unroutable, 0u);
+  EXPECT_EQ(slow_path().io_counters().slow_tx_dropped, 0u);
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <array>
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -83,5 +84,89 @@ Bytes extension(uint16_t type, std::span<const uint8_t> data);
 // A whole cookie-less (or cookie-bearing) ClientHello datagram payload: record + handshake.
 Bytes client_hello_record(const ClientHelloSpec& hello, uint16_t record_version = kDtls10,
                           uint64_t record_seq = 0, uint16_t message_seq = 0);
+
+// --- Frames that are not UDP, and reading frames back (added for the classifier spec) ---
+
+// An ARP request "who has target_ip? tell sender_ip" (Ethernet broadcast), 42 bytes unless
+// pad_to_60 (the minimum Ethernet frame a NIC delivers).
+struct ArpSpec {
+  std::array<uint8_t, 6> sender_mac{0x02, 0, 0, 0, 0, 0x02};
+  std::string sender_ip = "192.0.2.10";
+  std::string target_ip = "192.0.2.1";
+  uint16_t operation = 1;  // 1 request, 2 reply
+  std::vector<uint16_t> vlans;
+  bool pad_to_60 = false;
+};
+Bytes build_arp_frame(const ArpSpec& spec);
+
+// An IPv6 neighbour solicitation for target_ip, sent to its solicited-node multicast address
+// (RFC 4861 4.3), with a source link-layer address option unless the source is unspecified.
+struct NeighbourSolicitationSpec {
+  std::array<uint8_t, 6> src_mac{0x02, 0, 0, 0, 0, 0x02};
+  std::string src_ip = "2001:db8::10";
+  std::string target_ip = "2001:db8::1";
+  uint8_t hop_limit = 255;               // RFC 4861 7.1.1: anything else must be discarded
+  bool source_link_layer_option = true;  // never sent when the source is unspecified (::)
+  std::vector<uint16_t> vlans;
+};
+Bytes build_neighbour_solicitation(const NeighbourSolicitationSpec& spec);
+
+// Where the layers of a frame are, found by walking the frame's own headers (VLAN tags, IHL),
+// so it also works on frames a test has edited or on replies.
+struct ParsedFrame {
+  std::size_t l3 = 0;
+  std::size_t l4 = 0;       // first byte after the IPv4 header (IHL) or the fixed IPv6 header
+  std::size_t l4_end = 0;   // end of the IP datagram (from its length field, clamped to frame)
+  uint16_t ether_type = 0;  // after the VLAN tags
+  std::size_t vlan_count = 0;
+  bool ipv6 = false;
+  uint8_t protocol = 0;  // IPv4 protocol / IPv6 next header
+};
+std::optional<ParsedFrame> parse_frame(std::span<const uint8_t> frame);
+
+// Recomputes the IPv4 header checksum (over IHL*4 bytes) and the UDP or ICMPv6 checksum from
+// the frame's own headers. An IPv4 UDP checksum of 0 ("not computed") stays 0.
+void refresh_checksums(Bytes& frame);
+
+// A HelloVerifyRequest record as DESIGN.md lays it out, read back field by field.
+struct HvrView {
+  uint8_t content_type = 0;
+  uint16_t record_version = 0;
+  uint16_t epoch = 0;
+  uint64_t record_seq = 0;
+  uint16_t record_length = 0;
+  uint8_t msg_type = 0;
+  uint32_t message_length = 0;
+  uint16_t message_seq = 0;
+  uint32_t fragment_offset = 0;
+  uint32_t fragment_length = 0;
+  uint16_t server_version = 0;
+  Bytes cookie;
+};
+// Reads a UDP payload as one HVR record; nullopt (and why) if it is not exactly one, with every
+// length consistent.
+std::optional<HvrView> parse_hvr(std::span<const uint8_t> udp_payload, std::string* why = nullptr);
+
+// Just the two ClientHellos of a real OpenSSL 3 client (DTLS_client_method, plain memory BIOs),
+// byte for byte as OpenSSL writes them; no dependency on lib's session code. For whole
+// handshakes use support/openssl_dtls_client.h. Each instance is one connection attempt.
+class OpenSslHelloClient {
+ public:
+  OpenSslHelloClient();
+  ~OpenSslHelloClient();
+  OpenSslHelloClient(const OpenSslHelloClient&) = delete;
+  OpenSslHelloClient& operator=(const OpenSslHelloClient&) = delete;
+
+  // The first flight: a cookie-less ClientHello (UDP payload).
+  Bytes first_client_hello();
+  // Feeds a server datagram (e.g. an HVR) and returns the client's next datagram (the
+  // ClientHello with the cookie after an HVR), or empty if it wrote nothing.
+  Bytes respond(std::span<const uint8_t> server_datagram);
+
+ private:
+  Bytes drain();
+  struct State;
+  State* state_;
+};
 
 }  // namespace dtlsgate::test

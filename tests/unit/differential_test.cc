@@ -84,7 +84,7 @@ std::string hvr_field(std::size_t offset) {
   if (offset < at::kMessageSeq) return "message length";
   if (offset < at::kFragmentOffset) return "message_seq";
   if (offset < at::kFragmentLength) return "fragment offset";
-  if (offset < at::kBody) return "fragment length";
+  if (offset < at::kServerVersion) return "fragment length";
   if (offset < at::kCookieLength) return "server_version";
   if (offset < at::kCookie) return "cookie length";
   return "cookie";

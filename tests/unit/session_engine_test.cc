@@ -568,6 +568,76 @@ TEST(SessionEngineAdmission, AtMaxSessionsAVerifiedHelloIsRefusedAndCounted) {
   EXPECT_TRUE(gw.to_client(second).empty());
 }
 
+TEST(SessionEngineAdmission, AtMaxHalfOpenAVerifiedHelloIsRefusedUntilAHandshakeCompletes) {
+  SessionEngineConfig config;
+  config.max_half_open = 1;
+  Gateway gw(config);
+  const Peer first{"192.0.2.10", 44001, "192.0.2.1"};
+  const Peer second{"192.0.2.11", 44002, "192.0.2.1"};
+  const Peer third{"192.0.2.12", 44003, "192.0.2.1"};
+
+  // first: its verified hello makes an SSL object, the handshake stays in progress.
+  OpenSslDtlsClient a;
+  a.start();
+  for (const Bytes& d : a.take_output()) gw.from_client(first, d);
+  for (const Bytes& d : gw.to_client(first)) a.receive(d);
+  const std::vector<Bytes> a_hello2 = a.take_output();
+  ASSERT_EQ(a_hello2.size(), 1u);
+  EXPECT_EQ(gw.from_client(first, a_hello2[0]), Verdict::kPassVerified);
+  EXPECT_EQ(gw.engine->half_open_count(), 1u);
+
+  EXPECT_EQ(gw.from_client(second, second_client_hello(gw, second)), Verdict::kPassVerified);
+  EXPECT_EQ(gw.counter(SessionCounter::kSessionsRefusedHalfOpen), 1u);
+  EXPECT_EQ(gw.counter(SessionCounter::kSslObjectsCreated), 1u);
+  EXPECT_FALSE(gw.flows.contains(flow_of(second)));
+
+  for (const Bytes& d : gw.to_client(first)) a.receive(d);
+  pump(gw, a, first);
+  ASSERT_TRUE(a.handshake_done());
+  EXPECT_EQ(gw.engine->half_open_count(), 0u);
+  OpenSslDtlsClient c;
+  c.start();
+  pump(gw, c, third);
+  EXPECT_TRUE(c.handshake_done()) << "a completed handshake frees its half-open slot";
+  EXPECT_EQ(gw.counter(SessionCounter::kSslObjectsCreated), 2u);
+}
+
+TEST(SessionEngineAdmission, OneClientAddressHoldsAtMostMaxSessionsPerSource) {
+  SessionEngineConfig config;
+  config.max_sessions_per_source = 2;
+  Gateway gw(config);
+  struct Case {
+    Peer peer;
+    bool admitted;
+  };
+  const Case cases[] = {
+      {{"192.0.2.10", 45001, "192.0.2.1"}, true},     {{"192.0.2.10", 45002, "192.0.2.1"}, true},
+      {{"192.0.2.10", 45003, "192.0.2.1"}, false},  // third port of the same address
+      {{"192.0.2.20", 45003, "192.0.2.1"}, true},   // another address
+      {{"2001:db8::10", 45001, "2001:db8::1"}, true},
+  };
+  std::vector<std::unique_ptr<OpenSslDtlsClient>> clients;
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.peer.client_ip + ":" + std::to_string(c.peer.client_port));
+    auto client = std::make_unique<OpenSslDtlsClient>();
+    client->start();
+    pump(gw, *client, c.peer);
+    EXPECT_EQ(client->handshake_done(), c.admitted);
+    EXPECT_EQ(gw.flows.contains(flow_of(c.peer)), c.admitted);
+    clients.push_back(std::move(client));
+  }
+  EXPECT_EQ(gw.counter(SessionCounter::kSessionsRefusedPerSource), 1u);
+  EXPECT_EQ(gw.counter(SessionCounter::kSslObjectsCreated), 4u);
+
+  // A closed session gives its address a slot back.
+  clients[0]->close();
+  pump(gw, *clients[0], cases[0].peer);
+  OpenSslDtlsClient again;
+  again.start();
+  pump(gw, again, Peer{"192.0.2.10", 45004, "192.0.2.1"});
+  EXPECT_TRUE(again.handshake_done());
+}
+
 // ---------------------------------------------------------------------------------------------
 // Flow table publication, timeouts, close.
 

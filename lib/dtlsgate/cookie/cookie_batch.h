@@ -18,7 +18,9 @@ class CookieBatch {
  public:
   static constexpr std::size_t kMaxBurst = 32;
 
-  explicit CookieBatch(const CookieKeySet& keys) : keys_(keys) {}
+  // job_ and checks_ are written before they are read; zeroing them would cost ~10 KB of
+  // stores per burst.
+  explicit CookieBatch(const CookieKeySet& keys) : keys_(keys) {}  // NOLINT(*-member-init)
 
   // Queues a mint; kCookieLen bytes are written to out by run(). Returns false when full.
   bool mint(const CookieInput& in, uint8_t* out);

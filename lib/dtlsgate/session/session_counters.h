@@ -20,6 +20,10 @@
   X(kSessionsClosedByAlert, sessions_closed_by_alert, "established sessions ended by an error")    \
   X(kSessionsIdleTimedOut, sessions_idle_timed_out, "established sessions closed for idleness")    \
   X(kSessionsRefusedMax, sessions_refused_max, "verified hellos refused: max_sessions reached")    \
+  X(kSessionsRefusedHalfOpen, sessions_refused_half_open,                                          \
+    "verified hellos refused: max_half_open handshakes already in progress")                       \
+  X(kSessionsRefusedPerSource, sessions_refused_per_source,                                        \
+    "verified hellos refused: the client address has max_sessions_per_source sessions")            \
   X(kHelloSeqRejected, hello_seq_rejected, "cookie-bearing hello with message_seq != 1, dropped")  \
   X(kHelloMalformed, hello_malformed, "verified hello the engine could not parse, dropped")        \
   X(kDatagramsNoSession, datagrams_no_session, "flow datagram for a session no longer here")       \

@@ -88,6 +88,16 @@ SessionEngine::~SessionEngine() {
   }
 }
 
+std::size_t SessionEngine::SourceHasher::operator()(const Endpoint& e) const {
+  return hash_flow(FlowKey{e, Endpoint{}});
+}
+
+Endpoint SessionEngine::source_of(const FlowKey& flow) {
+  Endpoint source = flow.client;
+  source.port = 0;
+  return source;
+}
+
 bool SessionEngine::is_established(const FlowKey& flow) const {
   auto it = sessions_.find(flow);
   return it != sessions_.end() && it->second->established;
@@ -130,10 +140,22 @@ void SessionEngine::start_session(const FlowKey& flow, std::span<const uint8_t> 
     ++counters_[SessionCounter::kHelloMalformed];
     return;
   }
-  // Checked before anything is allocated: a flood of valid cookies at the cap costs a count.
+  // Checked before anything is allocated: a flood of valid cookies at a cap costs a count.
   if (sessions_.size() >= config_.max_sessions) {
     ++counters_[SessionCounter::kSessionsRefusedMax];
     return;
+  }
+  if (config_.max_half_open != 0 && half_open_ >= config_.max_half_open) {
+    ++counters_[SessionCounter::kSessionsRefusedHalfOpen];
+    return;
+  }
+  const Endpoint source = source_of(flow);
+  if (config_.max_sessions_per_source != 0) {
+    auto it = sessions_per_source_.find(source);
+    if (it != sessions_per_source_.end() && it->second >= config_.max_sessions_per_source) {
+      ++counters_[SessionCounter::kSessionsRefusedPerSource];
+      return;
+    }
   }
 
   auto owned = std::make_unique<Session>();
@@ -167,6 +189,8 @@ void SessionEngine::start_session(const FlowKey& flow, std::span<const uint8_t> 
     ++counters_[SessionCounter::kFlowTableFull];
   }
   sessions_.emplace(flow, std::move(owned));
+  ++half_open_;
+  ++sessions_per_source_[source];
 
   s.queues.push_inbound(payload);
   BIO_ADDR* peer = BIO_ADDR_new();
@@ -197,6 +221,7 @@ SessionEngine::Outcome SessionEngine::advance(Session& s, uint64_t now_us) {
       return Outcome::kClose;
     }
     s.established = true;
+    --half_open_;
     ++counters_[SessionCounter::kHandshakesCompleted];
     ++counters_[SessionCounter::kSessionsOpen];
     app_.on_open(s.flow);
@@ -310,6 +335,11 @@ void SessionEngine::erase(const FlowKey& flow) {
   if (it->second->established) {
     --counters_[SessionCounter::kSessionsOpen];
     app_.on_close(flow);
+  } else {
+    --half_open_;
+  }
+  if (auto src = sessions_per_source_.find(source_of(flow)); src != sessions_per_source_.end()) {
+    if (--src->second == 0) sessions_per_source_.erase(src);
   }
   if (flows_ != nullptr) flows_->erase(flow);
   sessions_.erase(it);

@@ -38,6 +38,12 @@ struct SessionEngineConfig {
   // through its 4096-byte write buffer BIO, so a larger value would split datagrams.
   uint16_t mtu = 1400;
   std::size_t max_sessions = 4096;
+  // Handshakes in progress (SSL objects not yet established) at once: what a flood of valid
+  // cookies from real addresses can make us hold. 0 = max_sessions.
+  std::size_t max_half_open = 1024;
+  // Sessions (half-open or established) one client address may hold; ports do not count, so
+  // one host cannot take the whole table. 0 = no cap.
+  std::size_t max_sessions_per_source = 64;
   uint64_t handshake_timeout_us = 10'000'000;
   uint64_t idle_timeout_us = 120'000'000;
   uint32_t initial_retransmit_us = 1'000'000;
@@ -79,6 +85,7 @@ class SessionEngine {
 
   const SessionCounters& counters() const { return counters_; }
   std::size_t session_count() const { return sessions_.size(); }
+  std::size_t half_open_count() const { return half_open_; }
   bool has_session(const FlowKey& flow) const { return sessions_.contains(flow); }
   // Established (handshake complete) sessions.
   bool is_established(const FlowKey& flow) const;
@@ -98,7 +105,15 @@ class SessionEngine {
   FlowTable* flows_;
   AppHandler& app_;
   SessionEngineConfig config_;
+  // A client address without its port: what max_sessions_per_source counts by.
+  struct SourceHasher {
+    std::size_t operator()(const Endpoint& e) const;
+  };
+  static Endpoint source_of(const FlowKey& flow);
+
   std::unordered_map<FlowKey, std::unique_ptr<Session>, FlowKeyHasher> sessions_;
+  std::unordered_map<Endpoint, uint32_t, SourceHasher> sessions_per_source_;
+  std::size_t half_open_ = 0;
   std::vector<OutgoingDatagram> output_;
   std::vector<uint8_t> read_buffer_;
   SessionCounters counters_;
