@@ -71,7 +71,7 @@ echo "$secret1" >"$work/secret-b"
 start_node() {  # VAR NS IFACE PREFIX SECRET NAME
   # shellcheck disable=SC2086
   dg_spawn "$1" ip netns exec "$2" timeout 120 "$dtlsgate" -l 0-1 --no-huge -m 256 --no-pci \
-    --no-shconf --file-prefix "$4" --vdev "net_af_packet0,iface=$3" -- --addr "$vip" \
+    --no-shconf --file-prefix "$4" --vdev "net_af_packet0,iface=$3,qpairs=2" -- --addr "$vip" \
     --secret-file "$5" --rotation "$rotation" --stats-interval 0 \
     --summary-json "$work/summary-$6.json" >"$work/dtlsgate-$6.log" 2>&1
 }
