@@ -37,6 +37,13 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
   secret_files[2] = base + "/missing";
   std::ofstream(secret_files[0]) << std::string(64, 'a') << "\n";
   std::ofstream(secret_files[1]) << "not a secret\n";
+  // libFuzzer ends with exit(): leave no files behind.
+  static std::string base_dir = base;
+  std::atexit([] {
+    unlink(secret_files[0].c_str());
+    unlink(secret_files[1].c_str());
+    rmdir(base_dir.c_str());
+  });
   return 0;
 }
 
