@@ -16,12 +16,20 @@
 
 namespace dtlsgate {
 
+// Defaults (RELIABILITY.md, "Reflection guard defaults"): per worker, a prefix may get a burst
+// of 500 HVRs at once and 1000 per second after that. A real client, or a few hundred behind
+// one NAT'd /24 all retrying at once, is never refused; a spoofed flood aimed at one victim /24
+// gets at most workers x 1000 HVRs/s (about 0.75 Mbit/s per worker with 90-byte HVR frames).
+// A random-source flood shares the table: each bucket sees flood_pps / table_size HVR demand,
+// so while a worker's flood stays below per_prefix_per_second x table_size (16.4 Mpps here)
+// a real client's bucket never runs dry. The table costs 8 bytes a bucket (128 KiB per
+// worker). The global cap stays off: its right value is the uplink's spare bandwidth.
 struct HvrRateLimit {
-  uint64_t global_per_second = 0;      // 0 = no global cap
-  uint64_t per_prefix_per_second = 0;  // 0 = no per-prefix cap
-  uint32_t per_prefix_burst = 500;     // HVRs a quiet prefix may get at once
+  uint64_t global_per_second = 0;         // 0 = no global cap
+  uint64_t per_prefix_per_second = 1000;  // 0 = no per-prefix cap
+  uint32_t per_prefix_burst = 500;        // HVRs a quiet prefix may get at once
   uint32_t global_burst = 4096;
-  std::size_t table_size = 8192;  // per-prefix buckets (rounded to a power of two)
+  std::size_t table_size = 16384;  // per-prefix buckets (rounded to a power of two)
 };
 
 class HvrRateLimiter {

@@ -405,7 +405,8 @@ TEST_F(CookieTest, KeyIdDecidesBetweenBadAndExpired) {
   const Case cases[] = {
       {current_id, CookieCheck::kValid},
       {static_cast<uint8_t>(current_id - 1), CookieCheck::kBad},  // a live key, the wrong MAC
-      {static_cast<uint8_t>(current_id + 1), CookieCheck::kExpired},
+      {static_cast<uint8_t>(current_id + 1), CookieCheck::kBad},  // live: peers' clocks ahead
+      {static_cast<uint8_t>(current_id + 2), CookieCheck::kExpired},
       {static_cast<uint8_t>(current_id - 2), CookieCheck::kExpired},
   };
   for (const auto& c : cases) {
@@ -434,9 +435,10 @@ TEST(CookieKeyring, EpochIsUnixTimeOverRotation) {
   const CookieKeyring ring(test_master(1), kRotation, kStart + 59);
   EXPECT_EQ(ring.epoch(), (kStart + 59) / kRotation);
   EXPECT_EQ(ring.rotation_seconds(), kRotation);
-  EXPECT_EQ(ring.snapshot()->count, 2);
+  EXPECT_EQ(ring.snapshot()->count, 3);
   EXPECT_EQ(ring.snapshot()->keys[0].id, static_cast<uint8_t>(ring.epoch()));
   EXPECT_EQ(ring.snapshot()->keys[1].id, static_cast<uint8_t>(ring.epoch() - 1));
+  EXPECT_EQ(ring.snapshot()->keys[2].id, static_cast<uint8_t>(ring.epoch() + 1));
 }
 
 TEST(CookieKeyring, PublishesOnlyWhenTheEpochChanges) {
@@ -458,10 +460,13 @@ TEST(CookieKeyring, CookieLivesForTheMintingEpochAndTheNext) {
     CookieCheck expected;
   };
   const Step steps[] = {
-      {0, CookieCheck::kValid},     {1, CookieCheck::kValid}, {2, CookieCheck::kExpired},
-      {255, CookieCheck::kExpired}, {256, CookieCheck::kBad},  // the key id byte wraps: same id, a
-                                                               // different key
-  };
+      {0, CookieCheck::kValid},
+      {1, CookieCheck::kValid},
+      {2, CookieCheck::kExpired},
+      {254, CookieCheck::kExpired},
+      // The key id byte wraps: e+255's set verifies e+256 (clock skew), which has e's id.
+      {255, CookieCheck::kBad},
+      {256, CookieCheck::kBad}};
   for (const auto& s : steps) {
     SCOPED_TRACE(std::to_string(s.epochs_later) + " epochs later");
     ring.update(kStart + s.epochs_later * kRotation);
@@ -498,10 +503,21 @@ TEST(CookieKeyring, OldMasterCookiesVerifyUntilTheNextEpochAfterReplace) {
   EXPECT_EQ(verify(*ring.snapshot(), h, new_cookie), CookieCheck::kValid);
 }
 
+TEST(CookieKeyring, ReloadJustAfterAnEpochBoundaryKeepsTheKeyThatWasMinting) {
+  // The control loop calls update() once a second: a SIGHUP can land after a boundary and
+  // before that update, while cookies are still minted under the previous epoch's key.
+  CookieKeyring ring(test_master(5), kRotation, kStart);
+  const Hello h = ipv4_hello();
+  const auto old_cookie = mint(*ring.snapshot(), h);
+  const uint64_t next_epoch_start = (kStart / kRotation + 1) * kRotation;
+  ring.replace_master(test_master(6), next_epoch_start);
+  EXPECT_EQ(verify(*ring.snapshot(), h, old_cookie), CookieCheck::kValid);
+}
+
 TEST(CookieKeyring, ReloadingTheSameMasterAddsNoKey) {
   CookieKeyring ring(test_master(7), kRotation, kStart);
   ring.replace_master(test_master(7), kStart + 5);
-  EXPECT_EQ(ring.snapshot()->count, 2);
+  EXPECT_EQ(ring.snapshot()->count, 3);
 }
 
 TEST(CookieKeyring, SnapshotStaysReadableForRetainedMinusOnePublications) {

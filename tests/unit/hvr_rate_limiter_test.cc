@@ -3,6 +3,7 @@
 // that 0 means off.
 #include <gtest/gtest.h>
 
+#include <array>
 #include <string>
 
 #include "dtlsgate/hvr_rate_limiter.h"
@@ -24,11 +25,85 @@ int admitted(HvrRateLimiter& limiter, const Endpoint& client, int tries) {
   return n;
 }
 
-TEST(HvrRateLimiter, OffByDefault) {
-  HvrRateLimiter limiter(HvrRateLimit{});
+TEST(HvrRateLimiter, ZeroRatesAreOff) {
+  HvrRateLimit limit;
+  limit.per_prefix_per_second = 0;
+  limit.global_per_second = 0;
+  HvrRateLimiter limiter(limit);
   EXPECT_FALSE(limiter.enabled());
   EXPECT_EQ(admitted(limiter, from("192.0.2.1"), 100000), 100000);
 }
+
+TEST(HvrRateLimiter, DefaultsAnswerABurstOfFiveHundredFromOnePrefixThenCapIt) {
+  HvrRateLimiter limiter(HvrRateLimit{});
+  EXPECT_TRUE(limiter.enabled());
+  limiter.set_time(100 * kSecond);
+  int burst = 0;  // a few hundred clients behind one NAT'd /24, all at once
+  for (int i = 0; i < 500; ++i) burst += limiter.allow(from("192.0.2." + std::to_string(i % 250)));
+  EXPECT_EQ(burst, 500);
+  EXPECT_FALSE(limiter.allow(from("192.0.2.7")));  // the 501st at the same instant: capped
+  limiter.set_time(101 * kSecond);                 // a reflection attempt on that /24 for 1 s
+  EXPECT_EQ(admitted(limiter, from("192.0.2.9"), 1'000'000), 500) << "refilled to the burst";
+  limiter.set_time(101 * kSecond + kSecond / 10);
+  EXPECT_EQ(admitted(limiter, from("192.0.2.9"), 1'000'000), 100) << "1000 HVRs/s sustained";
+  EXPECT_EQ(admitted(limiter, from("192.0.3.9"), 10), 10) << "the next /24 is untouched";
+}
+
+// A random-source flood shares the prefix table with real clients: each bucket sees
+// flood_pps / buckets of demand. Below per_prefix_per_second x buckets a real client's hellos
+// are all answered; well above it they start to be refused (the limit RELIABILITY.md states).
+struct SharedTableCase {
+  const char* name;
+  std::size_t table_size;
+  double load;  // flood pps / (per_prefix_per_second * table_size)
+  bool real_client_always_answered;
+};
+
+class HvrRateLimiterSharedTable : public ::testing::TestWithParam<SharedTableCase> {};
+
+TEST_P(HvrRateLimiterSharedTable, RealClientUnderRandomSourceFlood) {
+  const SharedTableCase& c = GetParam();
+  HvrRateLimit limit;  // the default rate and burst
+  limit.table_size = c.table_size;
+  HvrRateLimiter limiter(limit);
+  const double flood_pps =
+      c.load * static_cast<double>(limit.per_prefix_per_second) * static_cast<double>(c.table_size);
+  const auto step_ns = static_cast<uint64_t>(1e9 / flood_pps);
+  const uint64_t packets = static_cast<uint64_t>(flood_pps * 0.6);  // 0.6 s of flood
+  const uint64_t client_every = packets / 60;                       // a real hello every 10 ms
+  uint32_t rng = 12345;
+  int client_sent = 0;
+  int client_answered = 0;
+  uint64_t now = kSecond;
+  for (uint64_t i = 0; i < packets; ++i, now += step_ns) {
+    limiter.set_time(now);
+    rng = rng * 1664525u + 1013904223u;
+    const std::array<uint8_t, 4> spoofed{static_cast<uint8_t>(rng >> 24),
+                                         static_cast<uint8_t>(rng >> 16),
+                                         static_cast<uint8_t>(rng >> 8), 1};
+    limiter.allow(Endpoint::ipv4(spoofed.data(), 40000));
+    if (i % client_every == client_every - 1) {
+      ++client_sent;
+      client_answered += limiter.allow(from("203.0.113.50", 51000)) ? 1 : 0;
+    }
+  }
+  ASSERT_GE(client_sent, 50);
+  if (c.real_client_always_answered) {
+    EXPECT_EQ(client_answered, client_sent);
+  } else {
+    EXPECT_LT(client_answered, client_sent);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Defaults, HvrRateLimiterSharedTable,
+    ::testing::Values(
+        // The default table at half its flood threshold (8.2 Mpps per worker).
+        SharedTableCase{"default_table_half_load", HvrRateLimit{}.table_size, 0.5, true},
+        // A small table shows the same arithmetic cheaply, both sides of the threshold.
+        SharedTableCase{"small_table_half_load", 256, 0.5, true},
+        SharedTableCase{"small_table_four_times_load", 256, 4.0, false}),
+    [](const auto& info) { return std::string(info.param.name); });
 
 TEST(HvrRateLimiter, QuietPrefixGetsItsWholeBurstThenTheSustainedRate) {
   HvrRateLimit limit;

@@ -51,7 +51,7 @@ struct CookieKey {
 // briefly after a master-secret reload).
 struct CookieKeySet {
   uint64_t epoch = 0;
-  std::array<CookieKey, 3> keys{};
+  std::array<CookieKey, 4> keys{};  // e, e-1, e+1, and an old master's e
   uint8_t count = 0;
 };
 

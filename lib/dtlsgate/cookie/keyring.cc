@@ -38,11 +38,16 @@ CookieKey make_key(const MasterSecret& master, uint64_t epoch) {
 }
 
 // Epoch e mints; e-1 still verifies, so a cookie lives between one and two rotation periods.
+// e+1 verifies too: a peer node whose clock runs ahead (by less than a rotation) has already
+// moved on and mints under e+1; without it this node would refuse that peer's cookies for the
+// skew's length after every epoch change. It costs nothing on the path of a valid cookie
+// (keys are matched by id first) and lets no cookie live longer on a node in step.
 std::unique_ptr<CookieKeySet> build_set(const MasterSecret& master, uint64_t epoch) {
   auto set = std::make_unique<CookieKeySet>();
   set->epoch = epoch;
   set->keys[set->count++] = make_key(master, epoch);
   if (epoch > 0) set->keys[set->count++] = make_key(master, epoch - 1);
+  set->keys[set->count++] = make_key(master, epoch + 1);
   return set;
 }
 
@@ -138,10 +143,14 @@ void CookieKeyring::replace_master(const MasterSecret& master, uint64_t unix_sec
   }
   const uint64_t epoch = unix_seconds / rotation_;
   auto set = build_set(master, epoch);
-  // Cookies handed out moments ago under the old master carry the current epoch's id; keep
-  // that one key for verification until update() moves to the next epoch. A second reload in
-  // the same epoch drops the first master's key (the set has room for three).
-  if (set->count < set->keys.size()) set->keys[set->count++] = make_key(master_, epoch);
+  // Cookies handed out moments ago under the old master carry the id of the epoch that was
+  // minting: the published one, which can still be the previous epoch when the reload comes
+  // just after a boundary and before the control loop's once-a-second update(). Keep that one
+  // key for verification until update() moves to the next epoch. A second reload in the same
+  // epoch drops the first master's key (the set has room for four).
+  if (set->count < set->keys.size()) {
+    set->keys[set->count++] = make_key(master_, snapshot()->epoch);
+  }
   master_ = master;
   publish(std::move(set));
 }

@@ -2,7 +2,8 @@
 // publishes immutable CookieKeySet snapshots that workers read without locks.
 //
 // key_e = HKDF-SHA256(master, info = "dtlsgate cookie v1" | be64(e)), 16 bytes, epoch
-// e = unix_seconds / rotation. The published set holds e (mints) and e-1. Derivation goes
+// e = unix_seconds / rotation. The published set holds e (mints), e-1 and e+1 (for peers
+// whose clocks run ahead by less than a rotation). Derivation goes
 // through OpenSSL's HKDF once per epoch, never per packet.
 //
 // Publication: one atomic pointer, release on store, acquire on load. A worker holds a snapshot
