@@ -237,6 +237,7 @@ int run(const AppOptions& opts) {
   for (std::size_t pi = 0; pi < ports.size(); ++pi)
     for (uint16_t q = 0; q < rx_queues_of[pi]; ++q) labels.push_back({ports[pi], q});
   Stats stats(labels, ports);
+  stats.set_pool(pool);
 
   std::vector<WorkerContext> contexts(workers);
   std::size_t label = 0;

@@ -9,6 +9,23 @@
 namespace dtlsgate::app {
 namespace {
 
+// User input echoed in a one-line error stays one line: control and non-ASCII bytes as \xNN
+// (a newline in an argument would otherwise forge a second log line).
+std::string printable(const std::string& text) {
+  std::string out;
+  for (const unsigned char c : text) {
+    if (c >= 0x20 && c < 0x7f) {
+      out += static_cast<char>(c);
+    } else {
+      static constexpr char kHex[] = "0123456789abcdef";
+      out += "\\x";
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out;
+}
+
 template <typename T>
 bool parse_uint(const std::string& text, T min, T max, T* out) {
   uint64_t v = 0;
@@ -43,14 +60,14 @@ bool parse_mac(const std::string& text, std::array<uint8_t, 6>* out) {
 bool read_secret_file(const std::string& path, MasterSecret* out, std::string* error) {
   std::ifstream in(path);
   if (!in) {
-    *error = "--secret-file " + path + ": cannot open";
+    *error = "--secret-file " + printable(path) + ": cannot open";
     return false;
   }
   std::stringstream text;
   text << in.rdbuf();
   std::string why;
   if (!parse_master_secret(text.str(), out, &why)) {
-    *error = "--secret-file " + path + ": " + why;
+    *error = "--secret-file " + printable(path) + ": " + why;
     return false;
   }
   return true;
@@ -93,7 +110,7 @@ ParseResult parse_app_options(const std::vector<std::string>& args, AppOptions* 
     bool known = false;
     for (const char* k : kWithValue) known = known || name == k;
     if (!known) {
-      *error = "unknown option '" + args[i] + "' (see --help)";
+      *error = "unknown option '" + printable(args[i]) + "' (see --help)";
       return ParseResult::kError;
     }
     if (!has_value) {
@@ -104,7 +121,7 @@ ParseResult parse_app_options(const std::vector<std::string>& args, AppOptions* 
       value = args[++i];
     }
     auto bad = [&](const std::string& why) {
-      *error = name + " '" + value + "': " + why;
+      *error = name + " '" + printable(value) + "': " + why;
       return ParseResult::kError;
     };
 
@@ -183,6 +200,9 @@ ParseResult parse_app_options(const std::vector<std::string>& args, AppOptions* 
     return ParseResult::kError;
   }
   if (o.ports.empty()) o.ports.push_back(4433);
+  // A cookie verifies for up to three epochs (e-1, e, e+1): remember verified hellos that long
+  // so a replay from the same 5-tuple never makes a second SSL object.
+  o.engine.replay_window_us = (3 * o.rotation_seconds + 5) * 1'000'000;
   if (o.cert_path.empty() != o.key_path.empty()) {
     *error = o.cert_path.empty() ? "--key given without --cert" : "--cert given without --key";
     return ParseResult::kError;
@@ -190,7 +210,7 @@ ParseResult parse_app_options(const std::vector<std::string>& args, AppOptions* 
   if (!o.cert_path.empty()) {
     for (const std::string* path : {&o.cert_path, &o.key_path}) {
       if (!std::ifstream(*path)) {
-        *error = (path == &o.cert_path ? "--cert " : "--key ") + *path + ": cannot open";
+        *error = (path == &o.cert_path ? "--cert " : "--key ") + printable(*path) + ": cannot open";
         return ParseResult::kError;
       }
     }
@@ -200,7 +220,7 @@ ParseResult parse_app_options(const std::vector<std::string>& args, AppOptions* 
     std::unique_ptr<ServerTlsContext> tls =
         ServerTlsContext::from_pem_files(o.cert_path, o.key_path, tls_options, &why);
     if (!tls) {
-      *error = "--cert " + o.cert_path + " --key " + o.key_path + ": " + why;
+      *error = "--cert " + printable(o.cert_path) + " --key " + printable(o.key_path) + ": " + why;
       return ParseResult::kError;
     }
     o.tls = std::move(tls);
@@ -232,7 +252,7 @@ dtlsgate options:
   --hvr-rate N           reflection guard: at most N HVRs per second per worker (default 0:
                          no cap); over the cap a ClientHello counts as drop_rate_limited
   --hvr-rate-per-prefix N  at most N HVRs per second per worker to one source /24 (IPv4) or
-                         /56 (IPv6) (default 0: no cap)
+                         /56 (IPv6), after a burst of 500 (default 1000; 0: no cap)
   --cert PATH            server certificate chain (PEM, leaf first); with --key. Without both,
                          a throw-away self-signed certificate is made at start (a warning)
   --key PATH             private key of --cert (PEM)

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "dtlsgate/cookie/keyring.h"
+#include "dtlsgate/hvr_rate_limiter.h"
 #include "dtlsgate/session/server_context.h"
 #include "dtlsgate/session/session_engine.h"
 
@@ -30,10 +31,11 @@ struct AppOptions {
   std::string summary_json;                   // --summary-json
   std::optional<std::array<uint8_t, 6>> mac;  // --mac, overrides every port's MAC
   uint64_t hvr_rate = 0;                      // --hvr-rate, per worker, 0 = no cap
-  uint64_t hvr_rate_per_prefix = 0;           // --hvr-rate-per-prefix, per worker, 0 = no cap
-  std::string cert_path;                      // --cert (PEM chain), with --key
-  std::string key_path;                       // --key (PEM private key)
-  std::string ciphers = "DEFAULT";            // --ciphers (OpenSSL cipher string)
+  // --hvr-rate-per-prefix, per worker, 0 = no cap; the default is lib's (RELIABILITY.md)
+  uint64_t hvr_rate_per_prefix = HvrRateLimit{}.per_prefix_per_second;
+  std::string cert_path;            // --cert (PEM chain), with --key
+  std::string key_path;             // --key (PEM private key)
+  std::string ciphers = "DEFAULT";  // --ciphers (OpenSSL cipher string)
   // Loaded and checked while parsing, so a bad file is one line and exit 2. nullptr when no
   // --cert/--key was given (main makes a throw-away self-signed one, with a warning).
   std::shared_ptr<ServerTlsContext> tls;

@@ -2,6 +2,7 @@
 
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
+#include <rte_mempool.h>
 
 #include <algorithm>
 #include <cinttypes>
@@ -78,6 +79,10 @@ StatsSnapshot Stats::snapshot() const {
       s.rx_nombuf += nic.rx_nombuf;
     }
   }
+  if (pool_ != nullptr) {
+    s.mbufs_in_use = rte_mempool_in_use_count(pool_);
+    s.mbufs_total = pool_->size;
+  }
   for (const SlowPathCounters& sp : slow_paths_) {
     for (std::size_t i = 0; i < kSessionCounterCount; ++i)
       s.session[i] += read_counter(sp.session->count[i]);
@@ -145,6 +150,8 @@ std::string Stats::summary_text(const StatsSnapshot& s, double seconds) const {
   }
   appendf(&out, "  %-26s %12" PRIu64 "\n  %-26s %12" PRIu64 "\n", "imissed", s.imissed, "rx_nombuf",
           s.rx_nombuf);
+  appendf(&out, "  %-26s %12" PRIu64 " of %" PRIu64 "\n", "mbufs_in_use", s.mbufs_in_use,
+          s.mbufs_total);
   for (std::size_t i = 0; i < kSlowIoCounterCount; ++i)
     appendf(&out, "  %-26.*s %12" PRIu64 "\n", static_cast<int>(kSlowIoCounterInfo[i].name.size()),
             kSlowIoCounterInfo[i].name.data(), s.slow_io[i]);
@@ -170,6 +177,8 @@ std::string Stats::summary_json(const StatsSnapshot& s, double seconds) const {
             kVerdictInfo[v].name.data(), s.verdicts[v]);
   appendf(&out, ",\n  \"imissed\": %" PRIu64 ",\n  \"rx_nombuf\": %" PRIu64, s.imissed,
           s.rx_nombuf);
+  appendf(&out, ",\n  \"mbufs_in_use\": %" PRIu64 ",\n  \"mbufs_total\": %" PRIu64, s.mbufs_in_use,
+          s.mbufs_total);
   for (std::size_t i = 0; i < kSlowIoCounterCount; ++i)
     appendf(&out, ",\n  \"%.*s\": %" PRIu64, static_cast<int>(kSlowIoCounterInfo[i].name.size()),
             kSlowIoCounterInfo[i].name.data(), s.slow_io[i]);

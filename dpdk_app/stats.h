@@ -14,6 +14,8 @@
 #include "io_counters.h"
 #include "slow_path.h"
 
+struct rte_mempool;
+
 namespace dtlsgate::app {
 
 struct QueueLabel {
@@ -28,6 +30,8 @@ struct StatsSnapshot {
   std::vector<uint64_t> queue_rx;  // per QueueLabel
   uint64_t imissed = 0;            // NIC: dropped because no RX descriptor was free
   uint64_t rx_nombuf = 0;          // NIC: RX failed because the mbuf pool was empty
+  uint64_t mbufs_in_use = 0;       // pool: out of the pool now (RX rings, in flight, leaks)
+  uint64_t mbufs_total = 0;        // pool: its size
   std::array<uint64_t, kSessionCounterCount> session{};  // summed over slow-path threads
   std::array<uint64_t, kSlowIoCounterCount> slow_io{};
 
@@ -48,6 +52,9 @@ class Stats {
     slow_paths_.push_back({session, io});
   }
 
+  // The mbuf pool whose use snapshots report (a leak shows as mbufs_in_use that only grows).
+  void set_pool(const rte_mempool* pool) { pool_ = pool; }
+
   // Any thread (main lcore, telemetry thread).
   StatsSnapshot snapshot() const;
 
@@ -65,6 +72,7 @@ class Stats {
     const SlowIoCounters* io;
   };
   std::vector<SlowPathCounters> slow_paths_;
+  const rte_mempool* pool_ = nullptr;
 };
 
 }  // namespace dtlsgate::app

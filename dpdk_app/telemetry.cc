@@ -20,6 +20,8 @@ int stats_command(const char*, const char*, rte_tel_data* d) {
   for (std::size_t v = 0; v < kVerdictCount; ++v) add_u64(d, kVerdictInfo[v].name, s.verdicts[v]);
   add_u64(d, "imissed", s.imissed);
   add_u64(d, "rx_nombuf", s.rx_nombuf);
+  add_u64(d, "mbufs_in_use", s.mbufs_in_use);
+  add_u64(d, "mbufs_total", s.mbufs_total);
   for (std::size_t i = 0; i < kSlowIoCounterCount; ++i)
     add_u64(d, kSlowIoCounterInfo[i].name, s.slow_io[i]);
   for (std::size_t i = 0; i < kSessionCounterCount; ++i)

@@ -33,6 +33,9 @@ TEST(AppOptions, BadOptionAddressOrValueIsOneClearLine) {
       {{"--addr", "1.2.3.4", "--secret-file", "/nonexistent/secret"},
        "--secret-file /nonexistent/secret: cannot open"},
       {{"--addr", "1.2.3.4", "--verbose"}, "unknown option '--verbose' (see --help)"},
+      // Input echoed back stays on one line: control bytes as \xNN (no forged log lines).
+      {{"--addr", "1.2.3.4", "--x\nforged"}, "unknown option '--x\\x0aforged' (see --help)"},
+      {{"--addr", "1.2.3.4\r\n"}, "--addr '1.2.3.4\\x0d\\x0a': not an IPv4 or IPv6 address"},
       {{"--addr", "1.2.3.4", "--cert", "c.pem"}, "--cert given without --key"},
       {{"--addr", "1.2.3.4", "--key", "k.pem"}, "--key given without --cert"},
       {{"--addr", "1.2.3.4", "--cert", "/nonexistent/c.pem", "--key", "/nonexistent/k.pem"},
@@ -137,6 +140,8 @@ TEST(AppOptions, DefaultsAreTheDocumentedOnes) {
   EXPECT_EQ(o.duration_seconds, 0.0);
   EXPECT_EQ(o.stats_interval, 1u);
   EXPECT_EQ(o.hvr_rate, 0u);
+  EXPECT_EQ(o.hvr_rate_per_prefix, 1000u) << "reflection guard on by default (RELIABILITY.md)";
+  EXPECT_EQ(o.engine.replay_window_us, (3 * 30 + 5) * 1'000'000u) << "three epochs + slack";
   EXPECT_EQ(o.slow_threads, 1u);
   EXPECT_EQ(o.engine.mtu, 1400u);
   EXPECT_EQ(o.tls, nullptr) << "no --cert: main makes a throw-away one";

@@ -472,6 +472,46 @@ TEST(SessionEngineAdmission, OneSslObjectPerVerifiedClientEvenWhenItsHelloRepeat
   EXPECT_EQ(gw.engine->session_count(), 3u);
 }
 
+TEST(SessionEngineAdmission, RepeatedHellosOnAHandshakeInProgressAreKeptFromOpenSsl) {
+  Gateway gw;
+  const Peer peer;
+  const Bytes hello2 = second_client_hello(gw, peer);
+  EXPECT_EQ(gw.from_client(peer, hello2), Verdict::kPassVerified);
+  for (int copy = 0; copy < 5; ++copy) EXPECT_EQ(gw.from_client(peer, hello2), Verdict::kPassFlow);
+  EXPECT_EQ(gw.counter(SessionCounter::kHelloOnSession), 5u);
+  EXPECT_EQ(gw.counter(SessionCounter::kHandshakesFailed), 0u);
+  EXPECT_EQ(gw.engine->half_open_count(), 1u);  // the handshake is still waiting, not failed
+  EXPECT_EQ(gw.counter(SessionCounter::kSslObjectsCreated), 1u);
+}
+
+// A valid cookie-bearing hello replayed from its own 5-tuple after its session ended (here by
+// a handshake timeout; the same holds after a close or a failure): the fast path verifies the
+// cookie again, the engine remembers the hello and makes no second SSL object.
+TEST(SessionEngineAdmission, HelloReplayedAfterItsSessionEndedMakesNoSecondSslObject) {
+  SessionEngineConfig config;
+  config.handshake_timeout_us = 2'000'000;
+  Gateway gw(config);
+  const Peer peer;
+  const Bytes hello2 = second_client_hello(gw, peer);
+  EXPECT_EQ(gw.from_client(peer, hello2), Verdict::kPassVerified);
+  gw.engine->on_timer(gw.now_us + 2'000'000);
+  ASSERT_EQ(gw.counter(SessionCounter::kHandshakesTimedOut), 1u);
+  ASSERT_FALSE(gw.flows.contains(flow_of(peer)));
+  for (int copy = 0; copy < 3; ++copy) {
+    EXPECT_EQ(gw.from_client(peer, hello2), Verdict::kPassVerified);
+  }
+  EXPECT_EQ(gw.counter(SessionCounter::kHelloReplayed), 3u);
+  EXPECT_EQ(gw.counter(SessionCounter::kSslObjectsCreated), 1u);
+  EXPECT_EQ(gw.engine->session_count(), 0u);
+  EXPECT_FALSE(gw.flows.contains(flow_of(peer)));
+
+  // A new connection from the same 5-tuple (new random, new cookie) is a new client.
+  gw.to_client(peer);  // what the ended session sent, not for the new client
+  const Bytes fresh = second_client_hello(gw, peer);
+  EXPECT_EQ(gw.from_client(peer, fresh), Verdict::kPassVerified);
+  EXPECT_EQ(gw.counter(SessionCounter::kSslObjectsCreated), 2u);
+}
+
 TEST(SessionEngineAdmission, NoSslObjectForHellosWithoutAValidCookieFromTheirAddress) {
   Gateway gw;
   const Peer alice{"192.0.2.10", 41000, "192.0.2.1"};

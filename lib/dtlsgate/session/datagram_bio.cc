@@ -43,7 +43,7 @@ int datagram_read(BIO* bio, char* out, int len) {
   const std::vector<uint8_t>& datagram = q->inbound.front();
   const int n =
       static_cast<int>(std::min<std::size_t>(datagram.size(), static_cast<std::size_t>(len)));
-  std::memcpy(out, datagram.data(), static_cast<std::size_t>(n));
+  if (n > 0) std::memcpy(out, datagram.data(), static_cast<std::size_t>(n));  // empty: no data()
   q->inbound.pop_front();
   return n;
 }

@@ -25,6 +25,10 @@
   X(kSessionsRefusedPerSource, sessions_refused_per_source,                                        \
     "verified hellos refused: the client address has max_sessions_per_source sessions")            \
   X(kHelloSeqRejected, hello_seq_rejected, "cookie-bearing hello with message_seq != 1, dropped")  \
+  X(kHelloReplayed, hello_replayed,                                                                \
+    "verified hello seen before from this 5-tuple (a replay): no second SSL object")               \
+  X(kHelloOnSession, hello_on_session,                                                             \
+    "ClientHello for a session in progress (retransmission or replay): kept from OpenSSL")         \
   X(kHelloMalformed, hello_malformed, "verified hello the engine could not parse, dropped")        \
   X(kDatagramsNoSession, datagrams_no_session, "flow datagram for a session no longer here")       \
   X(kFlowTableFull, flow_table_full, "session not published: the fast-path flow table is full")    \

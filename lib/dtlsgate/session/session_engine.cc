@@ -75,7 +75,13 @@ class SessionReplier final : public Replier {
 
 SessionEngine::SessionEngine(const ServerTlsContext& tls, const CookieKeyring& keys,
                              FlowTable* flows, AppHandler& app, SessionEngineConfig config)
-    : tls_(tls), keys_(keys), flows_(flows), app_(app), config_(config), read_buffer_(65536) {
+    : tls_(tls),
+      keys_(keys),
+      flows_(flows),
+      app_(app),
+      config_(config),
+      recent_hellos_(config.replay_cache_entries, config.replay_window_us),
+      read_buffer_(65536) {
   if (config_.mtu < kMinMtu || config_.mtu > kMaxMtu) {
     throw std::invalid_argument("session MTU must be within 256..4096 bytes of UDP payload");
   }
@@ -116,7 +122,18 @@ void SessionEngine::on_datagram(Verdict verdict, const FlowKey& flow,
     }
     return;
   }
-  // A hello for a session we already have is a retransmission; OpenSSL discards it.
+  // A ClientHello on a session we already have is the client's retransmission (its timer
+  // fired before our flight arrived) or a replay. Handing it to OpenSSL mid-handshake fails
+  // the handshake, and the next copy would then make a new SSL object: keep it away from
+  // OpenSSL, whose own timer resends our flight.
+  ClientHelloView hello;
+  Verdict not_a_hello = Verdict::kDropMalformedHello;
+  if (payload.size() <= UINT16_MAX &&
+      parse_client_hello(payload.data(), static_cast<uint16_t>(payload.size()), &hello,
+                         &not_a_hello)) {
+    ++counters_[SessionCounter::kHelloOnSession];
+    return;
+  }
   Session& s = *it->second;
   s.queues.push_inbound(payload);
   s.last_activity_us = now_us;
@@ -138,6 +155,12 @@ void SessionEngine::start_session(const FlowKey& flow, std::span<const uint8_t> 
   }
   if (!parsed || hello.cookie_len == 0) {
     ++counters_[SessionCounter::kHelloMalformed];
+    return;
+  }
+  // A verified hello seen before from this 5-tuple is a replay (the original made its SSL
+  // object, which may have finished or failed since): one SSL object per hello, ever.
+  if (recent_hellos_.seen_or_remember(flow, payload.data() + hello.random, now_us)) {
+    ++counters_[SessionCounter::kHelloReplayed];
     return;
   }
   // Checked before anything is allocated: a flood of valid cookies at a cap costs a count.

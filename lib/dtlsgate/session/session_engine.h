@@ -28,6 +28,7 @@
 #include "dtlsgate/endpoint.h"
 #include "dtlsgate/flow_table.h"
 #include "dtlsgate/session/app_handler.h"
+#include "dtlsgate/session/recent_hellos.h"
 #include "dtlsgate/session/server_context.h"
 #include "dtlsgate/session/session_counters.h"
 
@@ -47,6 +48,11 @@ struct SessionEngineConfig {
   uint64_t handshake_timeout_us = 10'000'000;
   uint64_t idle_timeout_us = 120'000'000;
   uint32_t initial_retransmit_us = 1'000'000;
+  // How long a verified hello is remembered so its replays from the same 5-tuple make no
+  // second SSL object: at least the life of a cookie (the key ring accepts epochs e-1..e+1,
+  // so up to three rotations). The app sets it from --rotation.
+  uint64_t replay_window_us = 120'000'000;
+  std::size_t replay_cache_entries = 65536;  // 16 bytes each
 };
 
 // A datagram to send: flow.server is the source, flow.client the destination.
@@ -114,6 +120,7 @@ class SessionEngine {
   std::unordered_map<FlowKey, std::unique_ptr<Session>, FlowKeyHasher> sessions_;
   std::unordered_map<Endpoint, uint32_t, SourceHasher> sessions_per_source_;
   std::size_t half_open_ = 0;
+  RecentHellos recent_hellos_;
   std::vector<OutgoingDatagram> output_;
   std::vector<uint8_t> read_buffer_;
   SessionCounters counters_;
