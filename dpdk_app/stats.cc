@@ -141,22 +141,22 @@ std::string Stats::summary_text(const StatsSnapshot& s, double seconds) const {
   std::string out;
   appendf(&out, "dtlsgate: summary after %.1f s\n", seconds);
   for (std::size_t i = 0; i < kIoCounterCount; ++i)
-    appendf(&out, "  %-26.*s %12" PRIu64 "\n", static_cast<int>(kIoCounterInfo[i].name.size()),
+    appendf(&out, "  %-28.*s %12" PRIu64 "\n", static_cast<int>(kIoCounterInfo[i].name.size()),
             kIoCounterInfo[i].name.data(), s.io[i]);
   for (std::size_t v = 0; v < kVerdictCount; ++v) {
     if (s.verdicts[v] == 0 && !always_shown(v)) continue;
-    appendf(&out, "  %-26.*s %12" PRIu64 "\n", static_cast<int>(kVerdictInfo[v].name.size()),
+    appendf(&out, "  %-28.*s %12" PRIu64 "\n", static_cast<int>(kVerdictInfo[v].name.size()),
             kVerdictInfo[v].name.data(), s.verdicts[v]);
   }
-  appendf(&out, "  %-26s %12" PRIu64 "\n  %-26s %12" PRIu64 "\n", "imissed", s.imissed, "rx_nombuf",
+  appendf(&out, "  %-28s %12" PRIu64 "\n  %-28s %12" PRIu64 "\n", "imissed", s.imissed, "rx_nombuf",
           s.rx_nombuf);
-  appendf(&out, "  %-26s %12" PRIu64 " of %" PRIu64 "\n", "mbufs_in_use", s.mbufs_in_use,
+  appendf(&out, "  %-28s %12" PRIu64 " of %" PRIu64 "\n", "mbufs_in_use", s.mbufs_in_use,
           s.mbufs_total);
   for (std::size_t i = 0; i < kSlowIoCounterCount; ++i)
-    appendf(&out, "  %-26.*s %12" PRIu64 "\n", static_cast<int>(kSlowIoCounterInfo[i].name.size()),
+    appendf(&out, "  %-28.*s %12" PRIu64 "\n", static_cast<int>(kSlowIoCounterInfo[i].name.size()),
             kSlowIoCounterInfo[i].name.data(), s.slow_io[i]);
   for (std::size_t i = 0; i < kSessionCounterCount; ++i)
-    appendf(&out, "  %-26.*s %12" PRIu64 "\n", static_cast<int>(kSessionCounterInfo[i].name.size()),
+    appendf(&out, "  %-28.*s %12" PRIu64 "\n", static_cast<int>(kSessionCounterInfo[i].name.size()),
             kSessionCounterInfo[i].name.data(), s.session[i]);
   for (std::size_t q = 0; q < labels_.size(); ++q)
     appendf(&out, "  rx on port %u queue %-10u %12" PRIu64 "\n", labels_[q].port, labels_[q].queue,
