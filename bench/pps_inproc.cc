@@ -67,7 +67,10 @@ using namespace dtlsgate::flood;
 
 constexpr unsigned kWorkerLcore = 1;
 constexpr unsigned kRxRingSize = 1024;  // what a NIC RX queue holds (port.h kRxDescriptors)
-constexpr unsigned kTxRingSize = 1024;
+// Larger than every mbuf of a pool: the TX ring never refuses a reply. A refused reply would go
+// back to its pool with the reply written over the frame template, and a later frame built
+// from it would be garbage.
+constexpr unsigned kTxRingSize = 16384;
 constexpr unsigned kPassRingSize = 4096;  // as dpdk_app/main.cc
 // Each kind's pool covers the RX, TX and slow-path rings, both lcore caches and bursts in hand.
 constexpr unsigned kPoolSize = 8191;
@@ -446,6 +449,7 @@ bool run_mix(Bench& b, const Options& o, const std::string& mix_text) {
   expect(g.replies + io.tx_dropped == v[Verdict::kReplyHvr], "replies went missing");
   expect(g.passes_drained + io.ring_dropped == verify, "passes went missing");
   expect(g.replies_bad == 0, "a reply was not a well-formed HVR");
+  expect(io.tx_dropped == 0, "the TX ring refused a reply");
   for (const KindPool& p : b.pools)
     if (p.pool != nullptr) expect(rte_mempool_full(p.pool) != 0, "an mbuf leaked");
   if (!ok) {
