@@ -33,6 +33,7 @@
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
+#include <rte_pause.h>
 #include <rte_ring.h>
 #include <rte_ring_elem.h>
 
@@ -157,6 +158,41 @@ int worker_loop(void* arg) {
     __atomic_store_n(&run->polls, ++polls, __ATOMIC_RELAXED);
   }
   return 0;
+}
+
+// Core-to-core latency: one cache line bounced between the generator's and the worker's
+// lcores. Every frame and mbuf header crosses between the two cores' caches the same way, so
+// this is what the run's figures move with (on a VM the two vCPUs may sit on one CCX or on two
+// dies, and that can change from run to run).
+struct alignas(64) PingPong {
+  std::atomic<uint64_t> value{0};
+};
+constexpr uint64_t kPingPongRounds = 100000;
+
+int pong(void* arg) {
+  auto& line = static_cast<PingPong*>(arg)->value;
+  for (uint64_t i = 0; i < kPingPongRounds; ++i) {
+    while (line.load(std::memory_order_acquire) != 2 * i + 1) rte_pause();
+    line.store(2 * i + 2, std::memory_order_release);
+  }
+  return 0;
+}
+
+// One-way latency in nanoseconds (median-free: the mean over all rounds, so a deschedule shows).
+double core_to_core_ns() {
+  PingPong line;
+  rte_eal_remote_launch(pong, &line, kWorkerLcore);
+  timespec t0{}, t1{};
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  for (uint64_t i = 0; i < kPingPongRounds; ++i) {
+    line.value.store(2 * i + 1, std::memory_order_release);
+    while (line.value.load(std::memory_order_acquire) != 2 * i + 2) rte_pause();
+  }
+  clock_gettime(CLOCK_MONOTONIC, &t1);
+  rte_eal_wait_lcore(kWorkerLcore);
+  const double ns = static_cast<double>(t1.tv_sec - t0.tv_sec) * 1e9 +
+                    static_cast<double>(t1.tv_nsec - t0.tv_nsec);
+  return ns / kPingPongRounds / 2;
 }
 
 int record_thread(void* out) {
@@ -343,6 +379,7 @@ bool run_mix(Bench& b, const Options& o, const std::string& mix_text) {
   ctx.stop = &stop;
   ctx.ns_per_tsc = 1e9 / static_cast<double>(rte_get_tsc_hz());
 
+  const double c2c_before = core_to_core_ns();
   Generator gen(*b.crafter, b.pools, mix, b.rx, b.tx, b.pass);
   // Head start: the RX ring is full before the worker polls it.
   for (int i = 0; i < 64 && rte_ring_free_count(b.rx) != 0; ++i) gen.fill(kRxRingSize);
@@ -472,6 +509,8 @@ bool run_mix(Bench& b, const Options& o, const std::string& mix_text) {
                                   static_cast<double>(rte_get_tsc_hz()) / wall;
   const bool saturated = low_share < 0.01 && empty_time_share < 0.01 && g.alloc_fail == 0;
   std::printf("%s_mpps=%.3f\n", key.c_str(), frames / wall / 1e6);
+  std::printf("%s_core_to_core_ns=%.1f\n%s_core_to_core_ns_after=%.1f\n", key.c_str(), c2c_before,
+              key.c_str(), core_to_core_ns());
   std::printf("%s_mpps_per_cpu=%.3f\n", key.c_str(), cpu > 0 ? frames / cpu / 1e6 : 0.0);
   std::printf("%s_worker_cpu_share=%.3f\n", key.c_str(), cpu / wall);
   // When the generator could not keep up: the worker's rate over the CPU time it spent on
