@@ -517,7 +517,9 @@ bool run_mix(Bench& b, const Options& o, const std::string& mix_text) {
   // Time, not polls: an empty poll costs ~20 ns, a full one ~3 us.
   const double empty_time_share = static_cast<double>(last.empty_cycles - first.empty_cycles) /
                                   static_cast<double>(rte_get_tsc_hz()) / wall;
-  const bool saturated = low_share < 0.01 && empty_time_share < 0.01 && g.alloc_fail == 0;
+  // A worker that never ran in the window (seen on a shared machine) measured nothing.
+  const bool saturated =
+      polls != 0 && frames > 0 && low_share < 0.01 && empty_time_share < 0.01 && g.alloc_fail == 0;
   std::printf("%s_mpps=%.3f\n", key.c_str(), frames / wall / 1e6);
   std::printf("%s_core_to_core_ns=%.1f\n%s_core_to_core_ns_after=%.1f\n", key.c_str(), c2c_before,
               key.c_str(), core_to_core_ns());
