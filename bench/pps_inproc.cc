@@ -4,9 +4,12 @@
 //
 // What a figure means: the saturated throughput of one worker core with I/O that costs what a
 // NIC with DMA would cost the worker: rte_eth_rx_burst/tx_burst are ring dequeues/enqueues of
-// mbuf pointers (the ring PMD), no frame is copied. The worker does everything it does in the
-// app: RX burst, prefetch, classify_burst (parse, cookie MACs, HVR written in place), TX burst
-// of the HVRs, passes into a real slow-path ring (pass_ring.h elements), bulk free of drops.
+// mbuf pointers (the ring PMD), no frame is copied; but frames and mbuf headers reach the
+// worker from the generator core's cache, which costs more than a NIC writing into the LLC
+// (inproc_<mix>_core_to_core_ns says how much a line costs during the run). The worker does
+// everything it does in the app: RX burst, prefetch, classify_burst (parse, cookie MACs, HVR
+// written in place), TX burst of the HVRs, passes into a real slow-path ring (pass_ring.h
+// elements), bulk free of drops.
 //
 // lcore 0 (main) is the generator: it writes frames with the flood's own crafter
 // (tools/flood/frame_crafter.h: per-kind mbuf pools holding the frame template, only source,
@@ -15,8 +18,8 @@
 // freed) and the slow-path ring (the passed datagrams are freed there: no OpenSSL behind it, so
 // the figure is the worker's, not the slow path's). The RX ring is filled before the worker
 // starts; the generator records how often it found less than one burst waiting and the worker
-// how many of its polls found nothing: if either exceeds 1 %, the worker waited for frames and
-// the figure is (partly) the generator's (saturated=no).
+// how much of its time went to polls that found nothing: if either exceeds 1 %, the worker
+// waited for frames and the figure is (partly) the generator's (saturated=no).
 //
 //   dtlsgate-pps-inproc [--mix PRESET|SPEC]... [--seconds S] [--warmup S]
 //
