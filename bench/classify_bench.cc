@@ -33,7 +33,12 @@ using test::Bytes;
 
 constexpr std::size_t kBurst = 32;
 constexpr std::size_t kFrames = 1024;  // 32 bursts: more sources than fit in a few cache lines
-constexpr std::size_t kSlot = 2048;    // one mbuf data room per frame
+// One mbuf per frame, laid out as rte_pktmbuf_pool_create lays them out: 64-byte object header,
+// 128-byte rte_mbuf, 128 bytes of headroom, then the data (cache-line aligned), 2368 bytes
+// apart. A power-of-two stride (2048) would put every frame's line k into the same two L1 sets
+// and measure conflict misses no mbuf pool has (hvr 9.5 vs 10.0 M/s here).
+constexpr std::size_t kSlot = 2368;
+constexpr std::size_t kDataOffset = 64 + 128 + 128;
 
 ClassifierConfig bench_config() {
   ClassifierConfig c;
@@ -65,32 +70,35 @@ test::UdpFrameSpec client(std::size_t i) {
   return s;
 }
 
-// Frames laid out as mbufs would be, plus a pristine copy to restore them from.
+// Frames laid out as mbufs would be (see kSlot), plus a pristine copy to restore them from.
 struct FramePool {
-  std::vector<uint8_t> arena;
-  std::vector<uint8_t> pristine;
+  // 64-byte aligned like a mempool; frames are placed at kDataOffset in their slot.
+  struct alignas(64) Slot {
+    uint8_t bytes[kSlot];
+  };
+  std::vector<Slot> arena = std::vector<Slot>(kFrames);
+  std::vector<Slot> pristine = std::vector<Slot>(kFrames);
   std::vector<uint16_t> lens;
 
   void add(const Bytes& frame) {
-    if (frame.size() > kSlot) std::abort();
-    const std::size_t at = arena.size();
-    arena.resize(at + kSlot, 0);
-    std::memcpy(&arena[at], frame.data(), frame.size());
+    if (frame.size() > kSlot - kDataOffset || lens.size() == kFrames) std::abort();
+    const std::size_t i = lens.size();
+    std::memcpy(arena[i].bytes + kDataOffset, frame.data(), frame.size());
+    std::memcpy(pristine[i].bytes + kDataOffset, frame.data(), frame.size());
     lens.push_back(static_cast<uint16_t>(frame.size()));
-    pristine = arena;
   }
   std::size_t size() const { return lens.size(); }
-  uint8_t* frame(std::size_t i) { return &arena[i * kSlot]; }
+  uint8_t* frame(std::size_t i) { return arena[i].bytes + kDataOffset; }
+  const uint8_t* original(std::size_t i) const { return pristine[i].bytes + kDataOffset; }
   // An HVR rewrites only the reply's bytes (14 + 20/40 + 8 + 45 <= 107): restoring the first
   // kRewritten bytes puts the frame back (hvr_rewrites_only_the_prefix() checks it at setup),
   // and keeps the harness's own cost per frame small next to the classifier's.
   static constexpr std::size_t kRewritten = 128;
   void restore(std::size_t i) {
-    std::memcpy(&arena[i * kSlot], &pristine[i * kSlot],
-                std::min<std::size_t>(lens[i], kRewritten));
+    std::memcpy(frame(i), original(i), std::min<std::size_t>(lens[i], kRewritten));
   }
   bool restored(std::size_t i) const {
-    return std::memcmp(&arena[i * kSlot], &pristine[i * kSlot], lens[i]) == 0;
+    return std::memcmp(arena[i].bytes + kDataOffset, original(i), lens[i]) == 0;
   }
 };
 
