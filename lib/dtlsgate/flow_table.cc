@@ -3,7 +3,8 @@
 #include <array>
 #include <bit>
 #include <cstring>
-#include <random>
+
+#include "dtlsgate/hash.h"
 
 namespace dtlsgate {
 namespace {
@@ -31,23 +32,11 @@ PackedKey pack(const FlowKey& k) {
 }
 
 // Keyed per process so nobody can precompute colliding 5-tuples.
-const uint64_t kHashSeed = [] {
-  std::random_device rd;
-  return (static_cast<uint64_t>(rd()) << 32) | rd();
-}();
-
-uint64_t mix(uint64_t h) {
-  h ^= h >> 33;
-  h *= 0xff51afd7ed558ccdULL;
-  h ^= h >> 33;
-  h *= 0xc4ceb9fe1a85ec53ULL;
-  h ^= h >> 33;
-  return h;
-}
+const uint64_t kHashSeed = random_hash_seed();
 
 uint64_t hash_packed(const PackedKey& p) {
   uint64_t h = kHashSeed;
-  for (uint64_t w : p) h = mix(h ^ w) + 0x9e3779b97f4a7c15ULL;
+  for (uint64_t w : p) h = hash_combine(h, w);
   return h;
 }
 

@@ -2,7 +2,8 @@
 
 #include <bit>
 #include <cstring>
-#include <random>
+
+#include "dtlsgate/hash.h"
 
 namespace dtlsgate {
 namespace {
@@ -24,21 +25,12 @@ uint64_t prefix_key(const Endpoint& e) {
   return key | uint64_t{6} << 56;
 }
 
-uint64_t mix(uint64_t h) {
-  h ^= h >> 33;
-  h *= 0xff51afd7ed558ccdULL;
-  h ^= h >> 33;
-  h *= 0xc4ceb9fe1a85ec53ULL;
-  h ^= h >> 33;
-  return h;
-}
-
 }  // namespace
 
 HvrRateLimiter::HvrRateLimiter(const HvrRateLimit& limit)
     : global_interval_(interval_for(limit.global_per_second)),
       prefix_interval_(interval_for(limit.per_prefix_per_second)),
-      hash_seed_(std::random_device{}() | static_cast<uint64_t>(std::random_device{}()) << 32),
+      hash_seed_(random_hash_seed()),
       mask_(std::bit_ceil(limit.table_size < 2 ? std::size_t{2} : limit.table_size) - 1),
       prefix_tat_(new uint64_t[mask_ + 1]()) {
   const uint32_t global_burst = limit.global_burst == 0 ? 1 : limit.global_burst;
@@ -60,7 +52,7 @@ bool HvrRateLimiter::admit(uint64_t& tat, uint64_t now, uint64_t interval, uint6
 bool HvrRateLimiter::allow(const Endpoint& client) {
   uint64_t* prefix = nullptr;
   if (prefix_interval_ != 0) {
-    prefix = &prefix_tat_[mix(prefix_key(client) ^ hash_seed_) & mask_];
+    prefix = &prefix_tat_[mix64(prefix_key(client) ^ hash_seed_) & mask_];
     const uint64_t start = *prefix > now_ ? *prefix : now_;
     if (start - now_ > prefix_tolerance_) return false;
   }
