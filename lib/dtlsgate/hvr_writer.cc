@@ -15,6 +15,14 @@ constexpr uint16_t kIpv4HeaderLen = 20;
 constexpr uint16_t kIpv6HeaderLen = 40;
 constexpr uint16_t kUdpHeaderLen = 8;
 
+// Source and destination of an IPv6 header trade places (a reply goes back where it came from).
+void swap_ipv6_addresses(uint8_t* ip) {
+  uint8_t source[16];
+  std::memcpy(source, ip + 8, 16);
+  std::memcpy(ip + 8, ip + 24, 16);
+  std::memcpy(ip + 24, source, 16);
+}
+
 void set_macs(uint8_t* frame, const std::array<uint8_t, 6>& our_mac) {
   uint8_t requester[6];
   std::memcpy(requester, frame + 6, 6);
@@ -132,10 +140,7 @@ uint16_t write_hvr_reply(uint8_t* frame, const FrameView& view, const uint8_t re
     udp = ip + kIpv4HeaderLen;
   } else {
     addresses_sum = checksum_add(0, ip + 8, 32);
-    uint8_t client[16];
-    std::memcpy(client, ip + 8, 16);
-    std::memmove(ip + 8, ip + 24, 16);
-    std::memcpy(ip + 24, client, 16);
+    swap_ipv6_addresses(ip);
     store_be32(ip, 0x60000000);  // version 6, no traffic class, no flow label
     store_be16(ip + 4, kHvrUdpLen);
     ip[6] = kIpProtoUdp;
@@ -204,10 +209,7 @@ UdpReply begin_udp_reply(uint8_t* frame, const FrameView& view, uint16_t payload
     std::memcpy(ip + 16, client, 4);
     udp = ip + kIpv4HeaderLen;
   } else {
-    uint8_t client[16];
-    std::memcpy(client, ip + 8, 16);
-    std::memmove(ip + 8, ip + 24, 16);
-    std::memcpy(ip + 24, client, 16);
+    swap_ipv6_addresses(ip);
     store_be32(ip, 0x60000000);  // version 6, no traffic class, no flow label
     store_be16(ip + 4, udp_len);
     ip[6] = kIpProtoUdp;
