@@ -12,6 +12,14 @@
 DG_PIDS=()
 DG_NETNS=()
 
+# A test's verdict line: "ok: WHAT" or "FAIL: WHAT" (and failed=1, which the caller set to 0
+# and exits with). check DESCRIPTION COMMAND...
+check() {
+  local what=$1
+  shift
+  if "$@"; then echo "ok: $what"; else echo "FAIL: $what"; failed=1; fi
+}
+
 dg_require_root() {
   if [ "$(id -u)" -ne 0 ]; then
     echo "SKIP: needs root (network namespaces, veth, af_packet)"

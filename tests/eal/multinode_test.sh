@@ -40,11 +40,6 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 failed=0
-check() {  # description, condition command...
-  local what=$1
-  shift
-  if "$@"; then echo "ok: $what"; else echo "FAIL: $what"; failed=1; fi
-}
 
 for ns in "$ns_a" "$ns_b" "$ns_c"; do
   ip netns add "$ns" && DG_NETNS+=("$ns")

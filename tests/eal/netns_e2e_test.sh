@@ -33,11 +33,6 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 failed=0
-check() {  # description, condition command...
-  local what=$1
-  shift
-  if "$@"; then echo "ok: $what"; else echo "FAIL: $what"; failed=1; fi
-}
 
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=dtlsgate \
   -keyout "$work/key.pem" -out "$work/cert.pem" 2>/dev/null ||
