@@ -37,12 +37,15 @@ def client_hello(random, cookie, message_seq, record_seq):
     return b"\x16\xfe\xff\x00\x00" + record_seq.to_bytes(6, "big") + len(hs).to_bytes(2, "big") + hs
 
 
-def udp_frame(src_mac, dst_mac, src_ip, dst_ip, sport, dport, payload):
+def udp_frame(src_mac, dst_mac, src_ip, dst_ip, sport, dport, payload, proto=17):
+    """Ethernet/IPv4/UDP around payload, both checksums right. proto != 17 labels the same bytes
+    as another IP protocol (a not-UDP frame for the filter to drop)."""
     udp_len = 8 + len(payload)
     pseudo = src_ip + dst_ip + struct.pack("!BBH", 0, 17, udp_len)
     udp = struct.pack("!HHHH", sport, dport, udp_len, 0) + payload
     udp = udp[:6] + struct.pack("!H", checksum(pseudo + udp) or 0xFFFF) + udp[8:]
-    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + udp_len, 0, 0x4000, 64, 17, 0, src_ip, dst_ip)
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + udp_len, 0, 0x4000, 64, proto, 0, src_ip,
+                     dst_ip)
     ip = ip[:10] + struct.pack("!H", checksum(ip)) + ip[12:]
     return dst_mac + src_mac + b"\x08\x00" + ip + udp
 

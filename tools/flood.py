@@ -27,60 +27,33 @@ import json
 import os
 import random
 import socket
-import struct
 import sys
 import time
 
-
-def checksum(data):
-    if len(data) % 2:
-        data += b"\0"
-    s = sum(struct.unpack(f"!{len(data) // 2}H", data))
-    while s >> 16:
-        s = (s & 0xFFFF) + (s >> 16)
-    return ~s & 0xFFFF
+import dtls_probe  # same folder: the frame and ClientHello builders
 
 
 def client_hello(rng):
-    body = (b"\xfe\xfd" + rng.randbytes(32) + b"\x00" + b"\x00" +  # version random sid cookie
-            b"\x00\x04\xc0\x2b\xc0\x2f" + b"\x01\x00" + b"\x00\x00")  # suites comp ext(empty)
-    hs = b"\x01" + len(body).to_bytes(3, "big") + b"\x00\x00" + bytes(3) + \
-        len(body).to_bytes(3, "big") + body
-    return b"\x16\xfe\xff" + b"\x00\x00" + bytes(6) + len(hs).to_bytes(2, "big") + hs
-
-
-def frame(rng, src_mac, dst_mac, dst_ip, port):
-    src_ip = bytes([198, 18 + rng.randrange(2), rng.randrange(256), 1 + rng.randrange(254)])
-    sport = 1024 + rng.randrange(60000)
-    payload = client_hello(rng)
-    udp_len = 8 + len(payload)
-    pseudo = src_ip + dst_ip + struct.pack("!BBH", 0, 17, udp_len)
-    udp = struct.pack("!HHHH", sport, port, udp_len, 0) + payload
-    udp = udp[:6] + struct.pack("!H", checksum(pseudo + udp) or 0xFFFF) + udp[8:]
-    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + udp_len, 0, 0x4000, 64, 17, 0, src_ip, dst_ip)
-    ip = ip[:10] + struct.pack("!H", checksum(ip)) + ip[12:]
-    return dst_mac + src_mac + b"\x08\x00" + ip + udp
+    """A cookie-less ClientHello #1 with a fresh random (record and message sequence 0)."""
+    return dtls_probe.client_hello(rng.randbytes(32), b"", 0, 0)
 
 
 def spoofed_ip(rng):
     return bytes([198, 18 + rng.randrange(2), rng.randrange(255), 1 + rng.randrange(254)])
 
 
-def udp_ip_frame(src_mac, dst_mac, src_ip, dst_ip, sport, dport, payload, proto=17):
-    udp_len = 8 + len(payload)
-    pseudo = src_ip + dst_ip + struct.pack("!BBH", 0, 17, udp_len)
-    udp = struct.pack("!HHHH", sport, dport, udp_len, 0) + payload
-    udp = udp[:6] + struct.pack("!H", checksum(pseudo + udp) or 0xFFFF) + udp[8:]
-    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + udp_len, 0, 0x4000, 64, proto, 0, src_ip,
-                     dst_ip)
-    ip = ip[:10] + struct.pack("!H", checksum(ip)) + ip[12:]
-    return dst_mac + src_mac + b"\x08\x00" + ip + udp
+def frame(rng, src_mac, dst_mac, dst_ip, port):
+    """A cookie-less ClientHello from a random spoofed source address and port."""
+    return udp_ip_frame(src_mac, dst_mac, spoofed_ip(rng), dst_ip, 1024 + rng.randrange(60000),
+                        port, client_hello(rng))
+
+
+udp_ip_frame = dtls_probe.udp_frame
 
 
 def obtain_cookie(sock, src_mac, dst_mac, dst_ip, port, rng, src_ip=bytes([198, 18, 255, 1]),
                   sport=40000):
     """One real cookie exchange from src_ip:sport; returns (random, cookie) or None."""
-    import dtls_probe  # same folder
     random_bytes = rng.randbytes(32)
     hello = dtls_probe.client_hello(random_bytes, b"", 0, 0)
     # A receiving socket only for the exchange (the flood's own socket receives nothing).
@@ -103,7 +76,6 @@ def obtain_cookie(sock, src_mac, dst_mac, dst_ip, port, rng, src_ip=bytes([198, 
 
 def mixed_frames(rng, kinds, src_mac, dst_mac, dst_ip, port, exchange, many=(), n=4096):
     """n frames drawn from kinds (name -> weight), and the kind of each."""
-    import dtls_probe
     names = [k for k, w in kinds.items() for _ in range(w)]
     out = []
     for _ in range(n):
