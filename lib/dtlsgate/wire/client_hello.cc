@@ -89,19 +89,12 @@ bool parse_client_hello(const uint8_t* p, uint16_t len, ClientHelloView* h, Verd
   at += compression_len;
 
   // Extensions are optional (DTLS 1.0 clients may send none); when present the block length
-  // must cover exactly the rest of the message and every extension must fit in it.
+  // must cover exactly the rest of the message. The extensions themselves are not walked:
+  // DTLSv1_listen does not read them either, and SSL_accept parses them for every hello that
+  // comes back with a valid cookie. The walk cost ~190 instructions on a 14-extension hello,
+  // 16 % of an HVR, and screened nothing a spoofer could not pass with valid framing.
   if (at != end) {
-    if (left() < 2) return fail(drop, Verdict::kDropMalformedHello);
-    const std::size_t extensions_len = load_be16(at);
-    at += 2;
-    if (extensions_len != left()) return fail(drop, Verdict::kDropMalformedHello);
-    while (at != end) {
-      if (left() < 4) return fail(drop, Verdict::kDropMalformedHello);
-      const std::size_t ext_len = load_be16(at + 2);
-      at += 4;
-      if (left() < ext_len) return fail(drop, Verdict::kDropMalformedHello);
-      at += ext_len;
-    }
+    if (left() < 2 || load_be16(at) != left() - 2) return fail(drop, Verdict::kDropMalformedHello);
   }
 
   h->record_version = load_be16(p + 1);

@@ -3,7 +3,8 @@
 // parse_client_hello applies the checks OpenSSL's DTLSv1_listen applies to a datagram from an
 // unknown peer (record >= 13 bytes, content type 22, major version 0xFE, epoch 0, handshake
 // lengths consistent, ClientHello, message_seq <= 1, unfragmented) and then walks the body for
-// bounds: session_id, cookie, cipher suites, compression methods and extensions. Where we are
+// bounds: session_id, cookie, cipher suites, compression methods and the extensions block's
+// length (not each extension: OpenSSL reads those after the cookie exchange). Where we are
 // stricter than OpenSSL it is said at the check.
 #pragma once
 
