@@ -2,7 +2,7 @@
 //
 // Sums are kept in host byte order over native 32-bit loads (byte order does not matter to a
 // one's-complement sum as long as it is consistent) and stored back with memcpy, so no byte
-// swapping happens per word. ~12 ns for a 200-byte ClientHello here.
+// swapping happens per word. ~70 instructions for a 230-byte UDP datagram (AVX2, below).
 #pragma once
 
 #include <cstddef>
@@ -51,58 +51,72 @@ inline uint64_t load64(const uint8_t* p) {
 }  // namespace checksum_detail
 
 inline uint64_t checksum_add(uint64_t sum, const uint8_t* data, std::size_t len) {
-  // 64-bit words with add-with-carry: 2^64 - 1 is a multiple of 2^16 - 1, so a 64-bit
-  // one's-complement sum folds to the 16-bit one. ~1 instruction per 8 bytes.
-  unsigned long long acc = sum;
-  unsigned char carry = 0;
-  while (len >= 32) {
-    carry = _addcarry_u64(carry, acc, checksum_detail::load64(data), &acc);
-    carry = _addcarry_u64(carry, acc, checksum_detail::load64(data + 8), &acc);
-    carry = _addcarry_u64(carry, acc, checksum_detail::load64(data + 16), &acc);
-    carry = _addcarry_u64(carry, acc, checksum_detail::load64(data + 24), &acc);
-    data += 32;
-    len -= 32;
+  // Little-endian 32-bit words summed into 64-bit lanes: 2^16 = 1 (mod 2^16 - 1), so any
+  // grouping of whole 16-bit words gives the same one's-complement sum, and wide lanes need no
+  // carry chain. AVX2: one vpmovzxdq (load + widen) and one vpaddq per 16 bytes, ~2.5
+  // instructions per 16 bytes with the loop; the add-with-carry loop it replaced took ~7
+  // (compilers spill the carry flag between _addcarry_u64 calls).
+  uint64_t acc = sum;
+  if (len >= 16) {
+    __m256i lanes = _mm256_setzero_si256();
+    auto add16 = [&lanes](const uint8_t* p) {
+      const __m128i words = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+      lanes = _mm256_add_epi64(lanes, _mm256_cvtepu32_epi64(words));
+    };
+    while (len >= 64) {
+      add16(data);
+      add16(data + 16);
+      add16(data + 32);
+      add16(data + 48);
+      data += 64;
+      len -= 64;
+    }
+    while (len >= 16) {
+      add16(data);
+      data += 16;
+      len -= 16;
+    }
+    const __m128i pair =
+        _mm_add_epi64(_mm256_castsi256_si128(lanes), _mm256_extracti128_si256(lanes, 1));
+    // Each lane holds < 2^32 words of < 2^32 each per 16 bytes: no overflow below 2^34 bytes.
+    acc += static_cast<uint64_t>(_mm_cvtsi128_si64(pair)) +
+           static_cast<uint64_t>(_mm_extract_epi64(pair, 1));
   }
-  while (len >= 8) {
-    carry = _addcarry_u64(carry, acc, checksum_detail::load64(data), &acc);
+  // The last 0-15 bytes. A 2-byte word or an odd last byte may be added unshifted whatever
+  // its position in a 32-bit word, as 2^16 = 1: the odd byte is the high-order (first) byte
+  // of its 16-bit word, which is the low byte in the native little-endian layout.
+  if (len >= 8) {
+    const uint64_t w = checksum_detail::load64(data);
+    acc += (w & 0xffffffffu) + (w >> 32);
     data += 8;
     len -= 8;
   }
-  // The last 0-7 bytes as one zero-padded little-endian word (an odd last byte is the first,
-  // high-order, byte of its 16-bit word), assembled without a byte loop.
-  uint64_t tail = 0;
-  unsigned shift = 0;
   if (len >= 4) {
     uint32_t w;
     std::memcpy(&w, data, 4);
-    tail = w;
-    shift = 32;
+    acc += w;
     data += 4;
     len -= 4;
   }
   if (len >= 2) {
     uint16_t w;
     std::memcpy(&w, data, 2);
-    tail |= static_cast<uint64_t>(w) << shift;
-    shift += 16;
+    acc += w;
     data += 2;
     len -= 2;
   }
-  if (len != 0) tail |= static_cast<uint64_t>(data[0]) << shift;
-  carry = _addcarry_u64(carry, acc, tail, &acc);
-  acc += carry;
-  acc += acc < carry ? 1 : 0;
+  if (len != 0) acc += data[0];
   // Reduce to at most 33 bits so callers may add a few 16-bit fields without overflow.
-  acc = (acc & 0xffffffffu) + (acc >> 32);
-  return acc;
+  return (acc & 0xffffffffu) + (acc >> 32);
 }
 
 inline uint16_t checksum_fold(uint64_t sum) {
+  // 64 -> 32 bits twice (end-around carry), then 32 -> 16: the high half of s + rotl(s, 16) is
+  // hi + lo with the carry out of lo + hi already added back in.
   sum = (sum & 0xffffffffu) + (sum >> 32);
   sum = (sum & 0xffffffffu) + (sum >> 32);
-  sum = (sum & 0xffffu) + (sum >> 16);
-  sum = (sum & 0xffffu) + (sum >> 16);
-  return static_cast<uint16_t>(sum);
+  const auto s = static_cast<uint32_t>(sum);
+  return static_cast<uint16_t>((s + (s << 16 | s >> 16)) >> 16);
 }
 
 inline uint16_t checksum_finish(uint64_t sum) {
