@@ -236,9 +236,8 @@ void Classifier::classify_burst(const CookieKeySet& keys, FrameRef* frames, std:
       // line still in L3 (where DDIO or the previous stage left it) costs ~40 cycles.
       if (i + 2 < count) {
         const FrameRef& ahead = frames[f + 2];
-        for (uint16_t line = 0; line < ahead.len; line += 64) {
-          __builtin_prefetch(ahead.data + line);
-        }
+        const uint8_t* const end = ahead.data + ahead.len;
+        for (const uint8_t* line = ahead.data; line < end; line += 64) __builtin_prefetch(line);
       }
       PassInfo* p = pass != nullptr ? &pass[f] : nullptr;
       if (classify_until_mac(frames[f], p, batch, &pending[waiting_count], &verdicts[f])) {

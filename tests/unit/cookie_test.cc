@@ -279,15 +279,33 @@ TEST(EncodeCookieInput, LaysOutFieldsInTheDocumentedOrder) {
   uint8_t out[kMaxCookieInputLen];
   const std::size_t len = encode_cookie_input(h.input(), 0x17, out);
 
-  Bytes expected = {0x17, 4};
-  expected.insert(expected.end(), {198, 51, 100, 7, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0});
+  Bytes expected = {0x17, 0x00 | 3};              // key id; IPv4, session_id of 3
+  expected.insert(expected.end(), {0xfe, 0xfd});  // client_version
   expected.insert(expected.end(), {0xc3, 0xcb});  // 50123
-  expected.insert(expected.end(), {192, 0, 2, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0});
   expected.insert(expected.end(), {0x11, 0x51});  // 4433
-  expected.insert(expected.end(), {0xfe, 0xfd});
+  expected.insert(expected.end(), {198, 51, 100, 7, 192, 0, 2, 1});
   expected.insert(expected.end(), h.random.begin(), h.random.end());
-  expected.insert(expected.end(), {3, 0xa1, 0xa2, 0xa3});
+  expected.insert(expected.end(), {0xa1, 0xa2, 0xa3});
+  expected.resize(64, 0);  // 51 bytes, zero-padded to four blocks
   EXPECT_EQ(Bytes(out, out + len), expected);
+}
+
+TEST(EncodeCookieInput, Ipv4WithoutSessionIdIsThreeBlocks) {
+  Hello h = ipv4_hello();
+  h.session_id_len = 0;
+  uint8_t out[kMaxCookieInputLen];
+  EXPECT_EQ(encode_cookie_input(h.input(), 0, out), 48U);
+}
+
+TEST(EncodeCookieInput, Ipv6SetsTheFamilyBitAndPads) {
+  Hello h = ipv6_hello();
+  h.session_id_len = 0;
+  uint8_t out[kMaxCookieInputLen];
+  std::fill(std::begin(out), std::end(out), 0x5a);
+  ASSERT_EQ(encode_cookie_input(h.input(), 9, out), 80U);  // 72 bytes, padded
+  EXPECT_EQ(out[1], 0x80);
+  EXPECT_EQ(Bytes(out + 8, out + 24), Bytes(h.client.addr.begin(), h.client.addr.end()));
+  EXPECT_EQ(Bytes(out + 72, out + 80), Bytes(8, 0));
 }
 
 TEST(EncodeCookieInput, LongestInputFitsTheDeclaredBound) {

@@ -12,21 +12,12 @@ namespace dtlsgate {
 
 namespace {
 
-constexpr std::size_t kAddrLen = 16;
 constexpr std::size_t kIpv4AddrLen = 4;
+constexpr std::size_t kIpv6AddrLen = 16;
 constexpr std::size_t kRandomLen = 32;
 constexpr std::size_t kMaxSessionIdLen = 32;
-
-uint8_t* put_endpoint(uint8_t* p, const Endpoint& e) {
-  // IPv4 goes in zero-padded whatever the caller left behind its fourth byte, so the MAC input
-  // depends only on the address itself.
-  // Fixed-size copies (no memcpy call per endpoint on the per-packet path).
-  std::memcpy(p, e.addr.data(), kAddrLen);
-  if (e.family == AddressFamily::kIpv4) std::memset(p + kIpv4AddrLen, 0, kAddrLen - kIpv4AddrLen);
-  p += kAddrLen;
-  store_be16(p, e.port);
-  return p + 2;
-}
+constexpr std::size_t kBlock = 16;
+constexpr uint8_t kFamilyIpv6Bit = 0x80;
 
 }  // namespace
 
@@ -45,21 +36,35 @@ std::size_t encode_cookie_input(const CookieInput& in, uint8_t key_id,
   assert(in.session_id_len <= kMaxSessionIdLen);
   const auto session_id_len =
       static_cast<uint8_t>(std::min<std::size_t>(in.session_id_len, kMaxSessionIdLen));
-
-  uint8_t* p = out;
-  *p++ = key_id;
   // Both endpoints share one family (a UDP datagram has one IP header).
-  *p++ = static_cast<uint8_t>(in.client.family);
-  p = put_endpoint(p, in.client);
-  p = put_endpoint(p, in.server);
-  store_be16(p, in.client_version);
-  p += 2;
+  const bool ipv6 = in.client.family == AddressFamily::kIpv6;
+
+  out[0] = key_id;
+  out[1] = static_cast<uint8_t>((ipv6 ? kFamilyIpv6Bit : 0) | session_id_len);
+  store_be16(out + 2, in.client_version);
+  store_be16(out + 4, in.client.port);
+  store_be16(out + 6, in.server.port);
+  uint8_t* p = out + 8;
+  if (ipv6) {
+    std::memcpy(p, in.client.addr.data(), kIpv6AddrLen);
+    std::memcpy(p + kIpv6AddrLen, in.server.addr.data(), kIpv6AddrLen);
+    p += 2 * kIpv6AddrLen;
+  } else {
+    std::memcpy(p, in.client.addr.data(), kIpv4AddrLen);
+    std::memcpy(p + kIpv4AddrLen, in.server.addr.data(), kIpv4AddrLen);
+    p += 2 * kIpv4AddrLen;
+  }
   std::memcpy(p, in.random, kRandomLen);
   p += kRandomLen;
-  *p++ = session_id_len;
-  if (session_id_len != 0) std::memcpy(p, in.session_id, session_id_len);
-  p += session_id_len;
-  return static_cast<std::size_t>(p - out);
+  const auto used = static_cast<std::size_t>(p - out) + session_id_len;
+  const std::size_t len = (used + kBlock - 1) / kBlock * kBlock;
+  // Zero padding to a whole block: CMAC then never pads (no copy of the last block); the
+  // header's session_id length makes the padded encoding as unambiguous as the bare one.
+  if (len != used || session_id_len != 0) {
+    std::memset(p, 0, len - static_cast<std::size_t>(p - out));
+    std::memcpy(p, in.session_id, session_id_len);
+  }
+  return len;
 }
 
 void mint_cookie(const CookieKeySet& keys, const CookieInput& in, uint8_t out[kCookieLen]) {

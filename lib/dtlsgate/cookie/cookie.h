@@ -2,12 +2,13 @@
 //
 // Format (kCookieLen = 17 bytes): key_id (1) | AES-128-CMAC tag truncated to 16 bytes.
 // key_id is the low byte of the key epoch, so every node that shares a master secret and a
-// clock agrees on it. MAC input (see encode_cookie_input): key_id, family, client address and
-// port, server address and port, client_version, random, session_id — the fields RFC 6347
-// requires the client to resend unchanged with the cookie.
+// clock agrees on it. MAC input (see encode_cookie_input): key_id, family, client and server
+// address and port, client_version, random, session_id — the fields RFC 6347 requires the
+// client to resend unchanged with the cookie.
 //
-// Per-packet cost: one CMAC over 73-105 bytes (5-7 AES blocks with AES-NI): mint ~60 ns, verify
-// ~68 ns here (BM_CookieMint, BM_CookieVerify). No allocation, no OpenSSL call on this path.
+// Per-packet cost: one CMAC over 3 AES blocks (IPv4, empty session_id, the common case) to 7
+// (IPv6 with a 32-byte session_id); ~13 instructions a block interleaved over a burst
+// (CookieBatch). No allocation, no OpenSSL call on this path.
 #pragma once
 
 #include <array>
@@ -23,9 +24,14 @@ inline constexpr std::size_t kCookieTagLen = 16;
 inline constexpr std::size_t kCookieLen = 1 + kCookieTagLen;
 // DTLS 1.0 allows no more, and wolfSSL clients keep no more.
 inline constexpr std::size_t kMaxCookieLen = 32;
-// key_id(1) family(1) client addr(16) port(2) server addr(16) port(2) version(2) random(32)
-// session_id length(1) session_id(<=32)
-inline constexpr std::size_t kMaxCookieInputLen = 1 + 1 + 16 + 2 + 16 + 2 + 2 + 32 + 1 + 32;
+// The MAC input, a whole number of 16-byte blocks:
+//   0      key_id
+//   1      family (0x80: IPv6, 0: IPv4) | session_id length (0..32)
+//   2..7   client_version, client port, server port (big-endian)
+//   8..    client address, server address (4 + 4 or 16 + 16 bytes)
+//          random (32), session_id (0..32), zeros to the end of the block
+// IPv4 with an empty session_id is exactly 48 bytes, three AES blocks.
+inline constexpr std::size_t kMaxCookieInputLen = 112;  // 8 + 32 + 32 + 32 -> 104, padded
 
 // The ClientHello fields a cookie binds, pointing into the datagram (no copies).
 struct CookieInput {
@@ -37,7 +43,7 @@ struct CookieInput {
   uint8_t session_id_len = 0;  // <= 32
 };
 
-// Writes the canonical MAC input; returns its length (<= kMaxCookieInputLen).
+// Writes the canonical MAC input; returns its length (a multiple of 16, <= kMaxCookieInputLen).
 std::size_t encode_cookie_input(const CookieInput& in, uint8_t key_id,
                                 uint8_t out[kMaxCookieInputLen]);
 

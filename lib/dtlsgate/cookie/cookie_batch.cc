@@ -6,14 +6,13 @@ namespace dtlsgate {
 
 bool CookieBatch::mint(const CookieInput& in, uint8_t* out) {
   if (jobs_ == kMaxJobs) return false;
-  Job& job = job_[jobs_++];
+  const std::size_t j = jobs_++;
+  Job& job = job_[j];
   const CookieKey& key = keys_.keys[0];
-  job.input_len = static_cast<uint8_t>(encode_cookie_input(in, key.id, job.input));
-  job.key = 0;
   job.check = -1;
-  job.expected_tag = nullptr;
   out[0] = key.id;
-  job.out_tag = out + 1;
+  cmac_[j] = CmacJob{job.input, encode_cookie_input(in, key.id, job.input), out + 1};
+  key_[j] = 0;
   return true;
 }
 
@@ -27,50 +26,58 @@ int CookieBatch::verify(const CookieInput& in, const uint8_t* cookie, std::size_
   }
   check = CookieCheck::kExpired;  // until a key with the cookie's id is found
   const Job* first = nullptr;
+  std::size_t first_len = 0;
   for (std::size_t k = 0; k < keys_.count && k < keys_.keys.size(); ++k) {
     if (keys_.keys[k].id != cookie[0]) continue;
     if (jobs_ == kMaxJobs) {
       check = CookieCheck::kBad;  // cannot happen within kMaxBurst hellos; fail closed
       return handle;
     }
-    Job& job = job_[jobs_++];
+    const std::size_t j = jobs_++;
+    Job& job = job_[j];
     if (first == nullptr) {
-      job.input_len = static_cast<uint8_t>(encode_cookie_input(in, cookie[0], job.input));
+      first_len = encode_cookie_input(in, cookie[0], job.input);
       first = &job;
     } else {
-      std::memcpy(job.input, first->input, first->input_len);
-      job.input_len = first->input_len;
+      std::memcpy(job.input, first->input, first_len);
     }
-    job.key = static_cast<uint8_t>(k);
     job.check = handle;
     job.expected_tag = cookie + 1;
-    job.out_tag = nullptr;
+    cmac_[j] = CmacJob{job.input, first_len, job.tag};
+    key_[j] = static_cast<uint8_t>(k);
+    only_first_key_ &= k == 0;
+    any_verify_ = true;
     check = CookieCheck::kBad;  // until a tag matches
   }
   return handle;
 }
 
 void CookieBatch::run() {
-  // Group by key: all mints and nearly all verifies use keys[0], so this is one batch call in
-  // the common case and two around a rotation.
-  CmacJob cmac[kMaxJobs];  // NOLINT: filled before use; zeroing it would cost ~70 instr/pkt
-  for (std::size_t k = 0; k < keys_.count && k < keys_.keys.size(); ++k) {
-    std::size_t n = 0;
-    for (std::size_t j = 0; j < jobs_; ++j) {
-      Job& job = job_[j];
-      if (job.key != k) continue;
-      cmac[n++] = CmacJob{job.input, job.input_len, job.out_tag != nullptr ? job.out_tag : job.tag};
+  if (only_first_key_) {
+    if (jobs_ != 0) keys_.keys[0].mac.compute_batch(cmac_.data(), jobs_);
+  } else {
+    // Around a rotation or reload: one batch per key.
+    CmacJob grouped[kMaxJobs];  // NOLINT: filled before use
+    for (std::size_t k = 0; k < keys_.count && k < keys_.keys.size(); ++k) {
+      std::size_t n = 0;
+      for (std::size_t j = 0; j < jobs_; ++j) {
+        if (key_[j] == k) grouped[n++] = cmac_[j];
+      }
+      if (n != 0) keys_.keys[k].mac.compute_batch(grouped, n);
     }
-    if (n != 0) keys_.keys[k].mac.compute_batch(cmac, n);
   }
-  for (std::size_t j = 0; j < jobs_; ++j) {
-    const Job& job = job_[j];
-    if (job.check < 0) continue;
-    if (cookie_tags_equal(job.tag, job.expected_tag)) {
-      checks_[static_cast<std::size_t>(job.check)] = CookieCheck::kValid;
+  if (any_verify_) {
+    for (std::size_t j = 0; j < jobs_; ++j) {
+      const Job& job = job_[j];
+      if (job.check < 0) continue;
+      if (cookie_tags_equal(job.tag, job.expected_tag)) {
+        checks_[static_cast<std::size_t>(job.check)] = CookieCheck::kValid;
+      }
     }
   }
   jobs_ = 0;
+  only_first_key_ = true;
+  any_verify_ = false;
 }
 
 }  // namespace dtlsgate

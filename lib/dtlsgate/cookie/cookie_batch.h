@@ -36,15 +36,12 @@ class CookieBatch {
   std::size_t pending() const { return jobs_; }
 
  private:
-  // No member initializers: a burst's worth of jobs is ~10 KB that must not be zeroed per run.
+  // No member initializers: a burst's worth of jobs is ~8 KB that must not be zeroed per run.
   struct Job {
-    uint8_t input[kMaxCookieInputLen];
-    uint8_t input_len;
-    uint8_t key;                  // index into keys_.keys
-    int check;                    // verify: index into checks_; mint: -1
-    const uint8_t* expected_tag;  // verify: the cookie's tag
-    uint8_t* out_tag;             // mint: where the tag goes
-    alignas(16) uint8_t tag[kCookieTagLen];
+    alignas(16) uint8_t input[kMaxCookieInputLen];
+    alignas(16) uint8_t tag[kCookieTagLen];  // verify: the computed tag
+    const uint8_t* expected_tag;             // verify: the cookie's tag
+    int check;                               // verify: index into checks_; mint: -1
   };
 
   // A verify with several keys of one id (only after a master-secret reload) queues one job
@@ -53,7 +50,14 @@ class CookieBatch {
 
   const CookieKeySet& keys_;
   std::array<Job, kMaxJobs> job_;  // NOLINT(cppcoreguidelines-pro-type-member-init)
+  // The MAC work of job j, in the form compute_batch takes, and its key (index into
+  // keys_.keys): kept apart from job_ so that run() hands the whole array to one
+  // compute_batch call when every job uses keys[0] (always, except around a rotation).
+  std::array<CmacJob, kMaxJobs> cmac_;  // NOLINT(cppcoreguidelines-pro-type-member-init)
+  std::array<uint8_t, kMaxJobs> key_;   // NOLINT(cppcoreguidelines-pro-type-member-init)
   std::size_t jobs_ = 0;
+  bool only_first_key_ = true;
+  bool any_verify_ = false;
   std::array<CookieCheck, kMaxBurst> checks_;  // NOLINT(cppcoreguidelines-pro-type-member-init)
   std::size_t checks_used_ = 0;
 };
