@@ -42,6 +42,7 @@ struct Options {
   unsigned repeats = 3;
   std::size_t frames = 2048;
   uint64_t packets = 0;  // > 0: classify exactly this many (rounded up to a burst), no timing
+  RxChecksums rx;        // --rx-checksums nic: frames arrive marked as a NIC with offload marks
 };
 
 // Named in callgrind's --toggle-collect: everything the worker spends on a burst, nothing else.
@@ -87,6 +88,7 @@ struct Workload {
   std::vector<FrameRef> refs;
   std::vector<uint16_t> lengths;
   std::vector<Kind> kinds;
+  RxChecksums rx;
 };
 
 Workload craft(const FrameCrafter& crafter, const Mix& mix, std::size_t count) {
@@ -116,7 +118,7 @@ Workload craft(const FrameCrafter& crafter, const Mix& mix, std::size_t count) {
 void restore(Workload& w) {
   for (std::size_t i = 0; i < w.refs.size(); ++i) {
     std::memcpy(&w.arena[i * kSlot], &w.pristine[i * kSlot], w.lengths[i]);
-    w.refs[i] = FrameRef{&w.arena[i * kSlot], w.lengths[i], static_cast<uint16_t>(kSlot)};
+    w.refs[i] = FrameRef{&w.arena[i * kSlot], w.lengths[i], static_cast<uint16_t>(kSlot), w.rx};
   }
 }
 
@@ -155,11 +157,14 @@ int main(int argc, char** argv) {
     if (name == "--help" || name == "-h") {
       std::printf(
           "usage: dtlsgate-pipeline [--mix PRESET|SPEC]... [--seconds S] [--repeats R] "
-          "[--frames N] [--packets N]\n"
+          "[--frames N] [--packets N] [--rx-checksums software|nic]\n"
           "Saturated classify_burst throughput on one core over flood-crafted frames.\n"
           "Presets: hvr-only verify-only drop-only attack (default: all four).\n"
           "--packets N classifies exactly N frames once (for callgrind --toggle-collect="
-          "'*classify_one_burst*').\n");
+          "'*classify_one_burst*').\n"
+          "--rx-checksums nic marks frames as a NIC with RX checksum offload does (IPv4 header "
+          "and\n"
+          "UDP checksum GOOD), so the software sums are skipped; default: software.\n");
       return 0;
     }
     if (i + 1 >= argc) return usage_error(name + " needs a value (see --help)");
@@ -188,6 +193,11 @@ int main(int argc, char** argv) {
       if (*end != '\0' || o.packets == 0 || o.packets > 100000000) {
         return usage_error("--packets: 1-100000000");
       }
+    } else if (name == "--rx-checksums") {
+      if (value != "software" && value != "nic") {
+        return usage_error("--rx-checksums: software or nic");
+      }
+      o.rx = value == "nic" ? RxChecksums{true, true} : RxChecksums{};
     } else {
       return usage_error("unknown option '" + name + "' (see --help)");
     }
@@ -219,13 +229,15 @@ int main(int argc, char** argv) {
   const Classifier classifier(config, &flows);
   const CookieKeySet& keys = *keyring.snapshot();
 
-  std::printf("client_hello_bytes=%zu\nframe_bytes=%zu\nburst=%zu\n", hello.size(),
-              crafter.frame_template(Kind::kHvr, AddressFamily::kIpv4).bytes.size(), kBurst);
+  std::printf("client_hello_bytes=%zu\nframe_bytes=%zu\nburst=%zu\nrx_checksums=%s\n", hello.size(),
+              crafter.frame_template(Kind::kHvr, AddressFamily::kIpv4).bytes.size(), kBurst,
+              o.rx.l4_good ? "nic" : "software");
   for (const std::string& mix_text : o.mixes) {
     Mix mix;
     if (!parse_mix(mix_text, &mix, &error)) return usage_error(error);
     const std::string key = key_of(mix_text);
     Workload w = craft(crafter, mix, o.frames);
+    w.rx = o.rx;
     VerdictCounters counters;
 
     if (o.packets != 0) {

@@ -116,6 +116,14 @@ bool setup_port(uint16_t port_id, uint16_t queues, uint16_t tx_queues, rte_mempo
   if (dev.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE)
     conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE;
 
+  // A NIC that verifies IPv4 header and UDP checksums spares the worker the software sums
+  // (~80 instructions per ClientHello, tools/callgrind-ipp); lib trusts only a GOOD flag.
+  constexpr uint64_t kRxChecksums = RTE_ETH_RX_OFFLOAD_IPV4_CKSUM | RTE_ETH_RX_OFFLOAD_UDP_CKSUM;
+  conf.rxmode.offloads |= dev.rx_offload_capa & kRxChecksums;
+  const char* rx_checksums = (conf.rxmode.offloads & kRxChecksums) == kRxChecksums ? "on"
+                             : (conf.rxmode.offloads & kRxChecksums) != 0          ? "partly"
+                                                                                   : "not offered";
+
   if (int rc = rte_eth_dev_configure(port_id, queues, tx_queues, &conf); rc != 0)
     return fail("configure", rc);
 
@@ -153,10 +161,11 @@ bool setup_port(uint16_t port_id, uint16_t queues, uint16_t tx_queues, rte_mempo
 
   std::printf(
       "dtlsgate: port %u (%s) %02x:%02x:%02x:%02x:%02x:%02x: %u RX / %u TX queues, %u RX / %u "
-      "TX descriptors, RSS %s, TX fast free %s\n",
+      "TX descriptors, RSS %s, TX fast free %s, RX checksum offload %s\n",
       port_id, info.driver.c_str(), info.mac[0], info.mac[1], info.mac[2], info.mac[3], info.mac[4],
       info.mac[5], queues, tx_queues, nb_rxd, nb_txd, info.rss ? "on" : "off",
-      (conf.txmode.offloads & RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE) ? "on" : "not offered");
+      (conf.txmode.offloads & RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE) ? "on" : "not offered",
+      rx_checksums);
   *out = info;
   return true;
 }

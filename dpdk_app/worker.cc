@@ -51,7 +51,14 @@ unsigned poll_queue(const WorkerContext& ctx, const WorkerQueue& q) {
     // Replies may use the tailroom (an ND advertisement can outgrow its solicitation).
     const uint16_t capacity = static_cast<uint16_t>(
         pkts[i]->data_len + (pkts[i]->nb_segs == 1 ? rte_pktmbuf_tailroom(pkts[i]) : 0));
-    frames[i] = FrameRef{rte_pktmbuf_mtod(pkts[i], uint8_t*), pkts[i]->data_len, capacity};
+    // Only GOOD counts: UNKNOWN (not checked, e.g. every virtual device), BAD and NONE leave
+    // the sum to lib, which names the drop.
+    const uint64_t flags = pkts[i]->ol_flags;
+    const RxChecksums verified{
+        (flags & RTE_MBUF_F_RX_IP_CKSUM_MASK) == RTE_MBUF_F_RX_IP_CKSUM_GOOD,
+        (flags & RTE_MBUF_F_RX_L4_CKSUM_MASK) == RTE_MBUF_F_RX_L4_CKSUM_GOOD};
+    frames[i] =
+        FrameRef{rte_pktmbuf_mtod(pkts[i], uint8_t*), pkts[i]->data_len, capacity, verified};
     io.rx_bytes += pkts[i]->pkt_len;
   }
   io.rx_packets += n;

@@ -74,7 +74,7 @@ Verdict Classifier::classify(const CookieKeySet& keys, FrameRef& frame, PassInfo
 bool Classifier::classify_until_mac(FrameRef& frame, PassInfo* pass, CookieBatch& batch,
                                     Pending* pending, Verdict* verdict) const {
   FrameView view;
-  if (!parse_l2_l3(frame.data, frame.len, &view, verdict)) return false;
+  if (!parse_l2_l3(frame.data, frame.len, &view, verdict, frame.rx_checksums)) return false;
   if (view.kind == L3Kind::kArp) {
     *verdict = classify_arp(frame, view);
     return false;
@@ -108,7 +108,7 @@ bool Classifier::classify_udp(FrameRef& frame, FrameView& view, PassInfo* pass, 
     *verdict = Verdict::kDropNotForUs;
     return false;
   }
-  if (!parse_udp(data, &view, verdict)) return false;
+  if (!parse_udp(data, &view, verdict, frame.rx_checksums)) return false;
 
   const Endpoint client = source_endpoint(data, view);
   const Endpoint server = destination_endpoint(data, view);

@@ -33,7 +33,8 @@ struct ClassifierConfig {
 struct FrameRef {
   uint8_t* data = nullptr;
   uint16_t len = 0;
-  uint16_t capacity = 0;  // bytes writable at data (0: just len); only ND replies may grow
+  uint16_t capacity = 0;       // bytes writable at data (0: just len); only ND replies may grow
+  RxChecksums rx_checksums{};  // what the NIC verified (offload flags of the mbuf)
 };
 
 // Filled for the pass verdicts: what the slow path needs without parsing again.

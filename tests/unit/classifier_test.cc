@@ -900,17 +900,58 @@ struct Outcome {
   PassInfo pass;
 };
 
-Outcome classify(const Bytes& input, const CookieKeySet* keys = nullptr) {
+Outcome classify(const Bytes& input, const CookieKeySet* keys = nullptr, RxChecksums rx = {}) {
   const World& w = world();
   // Exactly the frame's bytes in a buffer of their own, so ASan sees any read past its end.
   std::vector<uint8_t> buffer(input);
   FrameRef ref{buffer.data(), static_cast<uint16_t>(buffer.size()),
-               static_cast<uint16_t>(buffer.size())};
+               static_cast<uint16_t>(buffer.size()), rx};
   Outcome out{};
   out.verdict = w.classifier->classify(keys ? *keys : w.keys(), ref, &out.pass);
   EXPECT_LE(ref.len, input.size()) << "a reply is never longer than its request";
   out.frame.assign(buffer.data(), buffer.data() + std::min<std::size_t>(ref.len, buffer.size()));
   return out;
+}
+
+// RX checksum offload: a sum the NIC marked good is not redone (the frames below carry broken
+// sums that a NIC would have flagged bad: they pass only to show the software sum was
+// skipped); a sum it left unmarked is still verified, and IPv6's mandatory checksum is still
+// required to be present.
+TEST(ClassifierRxChecksums, SumsTheNicMarkedGoodAreNotRedone) {
+  struct Case {
+    std::string name;
+    std::function<void(Recipe&)> edit;
+    RxChecksums rx;
+    Verdict expected;
+  };
+  auto bad_udp_sum = [](Recipe& r) {
+    r.keep_checksums = true;
+    r.edit_frame = [](Bytes& f) { f[14 + 20 + 6] ^= 0x40; };
+  };
+  auto bad_ip_sum = [](Recipe& r) {
+    r.keep_checksums = true;
+    r.edit_frame = [](Bytes& f) { f[14 + 10] ^= 0x01; };
+  };
+  auto ipv6_zero_udp_sum = [](Recipe& r) {
+    ipv6(r);
+    r.keep_checksums = true;
+    r.edit_frame = [](Bytes& f) { set_be16(f, 14 + 40 + 6, 0); };
+  };
+  const Case cases[] = {
+      {"valid_frame_both_marked", nullptr, {true, true}, V::kReplyHvr},
+      {"bad_udp_sum_marked_good", bad_udp_sum, {false, true}, V::kReplyHvr},
+      {"bad_udp_sum_only_ip_marked", bad_udp_sum, {true, false}, V::kDropBadUdpChecksum},
+      {"bad_ip_sum_marked_good", bad_ip_sum, {true, false}, V::kReplyHvr},
+      {"bad_ip_sum_only_udp_marked", bad_ip_sum, {false, true}, V::kDropBadIpHeader},
+      {"ipv6_zero_udp_sum_marked_good", ipv6_zero_udp_sum, {true, true}, V::kDropBadUdpChecksum},
+  };
+  for (const Case& c : cases) {
+    Recipe recipe;
+    if (c.edit) c.edit(recipe);
+    EXPECT_EQ(verdict_name(classify(build(recipe), nullptr, c.rx).verdict),
+              verdict_name(c.expected))
+        << c.name;
+  }
 }
 
 class ClassifierSpec : public testing::TestWithParam<Row> {};

@@ -37,7 +37,8 @@ bool fail(Verdict* drop, Verdict why) {
   return false;
 }
 
-bool parse_ipv4(const uint8_t* frame, uint16_t len, FrameView* v, Verdict* drop) {
+bool parse_ipv4(const uint8_t* frame, uint16_t len, FrameView* v, Verdict* drop,
+                bool header_checksum_good) {
   const uint16_t l3 = v->l3;
   if (len - l3 < kIpv4MinHeaderLen) return fail(drop, Verdict::kDropTruncated);
   const uint8_t* ip = frame + l3;
@@ -50,7 +51,9 @@ bool parse_ipv4(const uint8_t* frame, uint16_t len, FrameView* v, Verdict* drop)
   // Ethernet pads short frames, so the frame may be longer than the packet, never shorter.
   if (total_len < header_len) return fail(drop, Verdict::kDropBadIpHeader);
   if (total_len > len - l3) return fail(drop, Verdict::kDropTruncated);
-  if (!ipv4_header_valid(ip, header_len)) return fail(drop, Verdict::kDropBadIpHeader);
+  if (!header_checksum_good && !ipv4_header_valid(ip, header_len)) {
+    return fail(drop, Verdict::kDropBadIpHeader);
+  }
   const uint16_t fragment = load_be16(ip + 6);
   if ((fragment & (kIpv4FlagMoreFragments | kIpv4FragmentOffsetMask)) != 0) {
     return fail(drop, Verdict::kDropIpFragment);
@@ -79,7 +82,8 @@ bool parse_ipv6(const uint8_t* frame, uint16_t len, FrameView* v, Verdict* drop)
 
 }  // namespace
 
-bool parse_l2_l3(const uint8_t* frame, uint16_t len, FrameView* v, Verdict* drop) {
+bool parse_l2_l3(const uint8_t* frame, uint16_t len, FrameView* v, Verdict* drop,
+                 RxChecksums verified) {
   if (len < kEthHeaderLen) return fail(drop, Verdict::kDropTruncated);
   uint16_t offset = 12;
   uint16_t ethertype = load_be16(frame + offset);
@@ -92,7 +96,7 @@ bool parse_l2_l3(const uint8_t* frame, uint16_t len, FrameView* v, Verdict* drop
   v->l3 = static_cast<uint16_t>(offset + 2);
   switch (ethertype) {
     case kEtherTypeIpv4:
-      return parse_ipv4(frame, len, v, drop);
+      return parse_ipv4(frame, len, v, drop, verified.ipv4_header_good);
     case kEtherTypeIpv6:
       return parse_ipv6(frame, len, v, drop);
     case kEtherTypeArp:
@@ -103,7 +107,7 @@ bool parse_l2_l3(const uint8_t* frame, uint16_t len, FrameView* v, Verdict* drop
   }
 }
 
-bool parse_udp(const uint8_t* frame, FrameView* v, Verdict* drop) {
+bool parse_udp(const uint8_t* frame, FrameView* v, Verdict* drop, RxChecksums verified) {
   if (v->l4_len < kUdpHeaderLen) return fail(drop, Verdict::kDropBadUdpLength);
   const uint8_t* udp = frame + v->l4;
   const uint16_t udp_len = load_be16(udp + 4);
@@ -111,12 +115,15 @@ bool parse_udp(const uint8_t* frame, FrameView* v, Verdict* drop) {
   const bool has_checksum = udp[6] != 0 || udp[7] != 0;
   if (v->kind == L3Kind::kIpv4) {
     const uint8_t* ip = frame + v->l3;
-    if (has_checksum && !udp_checksum_valid_ipv4(ip + 12, ip + 16, udp, udp_len)) {
+    if (has_checksum && !verified.l4_good &&
+        !udp_checksum_valid_ipv4(ip + 12, ip + 16, udp, udp_len)) {
       return fail(drop, Verdict::kDropBadUdpChecksum);
     }
   } else {
     const uint8_t* ip = frame + v->l3;
-    if (!has_checksum || !udp_checksum_valid_ipv6(ip + 8, ip + 24, udp, udp_len)) {
+    // A zero checksum is refused whatever the NIC says (RFC 8200 8.1: mandatory in IPv6).
+    if (!has_checksum ||
+        (!verified.l4_good && !udp_checksum_valid_ipv6(ip + 8, ip + 24, udp, udp_len))) {
       return fail(drop, Verdict::kDropBadUdpChecksum);
     }
   }

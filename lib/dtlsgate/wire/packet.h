@@ -32,14 +32,24 @@ struct FrameView {
   uint16_t payload_len = 0;  // UDP payload length
 };
 
+// Checksums the NIC already verified and found good (DPDK: RTE_MBUF_F_RX_IP_CKSUM_GOOD,
+// RTE_MBUF_F_RX_L4_CKSUM_GOOD). Those are not summed again, which saves ~10 instructions for an
+// IPv4 header and ~70 for a 230-byte UDP datagram; anything a NIC leaves unknown, bad or
+// unchecked (every virtual device here) is verified in software as before.
+struct RxChecksums {
+  bool ipv4_header_good = false;
+  bool l4_good = false;
+};
+
 // Ethernet, VLANs and the IP header. On success returns true; kind says which L3 follows.
 // For IPv4/IPv6 the header is validated (version, lengths, IPv4 checksum, fragments, IPv6
 // extension headers) and l4/l4_len/l4_proto are set. On failure *drop says why.
-bool parse_l2_l3(const uint8_t* frame, uint16_t len, FrameView* view, Verdict* drop);
+bool parse_l2_l3(const uint8_t* frame, uint16_t len, FrameView* view, Verdict* drop,
+                 RxChecksums verified = {});
 
 // The UDP header at view->l4 (view->l4_proto must be UDP): length against the IP payload,
 // then the checksum (IPv4: 0 means none; IPv6: required). Sets payload/payload_len.
-bool parse_udp(const uint8_t* frame, FrameView* view, Verdict* drop);
+bool parse_udp(const uint8_t* frame, FrameView* view, Verdict* drop, RxChecksums verified = {});
 
 // Endpoints of an IP/UDP frame (after parse_udp).
 Endpoint source_endpoint(const uint8_t* frame, const FrameView& view);
