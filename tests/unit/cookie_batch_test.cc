@@ -38,6 +38,36 @@ TEST(CmacBatch, MatchesComputeForEveryLengthAndBurstSize) {
   }
 }
 
+// Groups of eight whole-block messages of one length take compute_batch's uniform path; one
+// odd length in a group sends that group down the general path. Both must match compute().
+TEST(CmacBatch, UniformWholeBlockGroupsMatchCompute) {
+  std::mt19937 rng(11);
+  std::array<uint8_t, 16> key{};
+  for (auto& b : key) b = static_cast<uint8_t>(rng());
+  const Aes128Cmac mac(key.data());
+  for (std::size_t len : {16, 48, 80, 112}) {
+    for (std::size_t burst : {8, 16, 32, 33}) {
+      for (bool one_odd : {false, true}) {
+        std::vector<std::vector<uint8_t>> msgs(burst);
+        std::vector<std::array<uint8_t, 16>> tags(burst);
+        std::vector<CmacJob> jobs(burst);
+        for (std::size_t i = 0; i < burst; ++i) {
+          msgs[i].resize(one_odd && i == 9 ? len - 16 : len);
+          for (auto& b : msgs[i]) b = static_cast<uint8_t>(rng());
+          jobs[i] = CmacJob{msgs[i].data(), msgs[i].size(), tags[i].data()};
+        }
+        mac.compute_batch(jobs.data(), jobs.size());
+        for (std::size_t i = 0; i < burst; ++i) {
+          std::array<uint8_t, 16> expected{};
+          mac.compute(msgs[i].data(), msgs[i].size(), expected.data());
+          EXPECT_EQ(tags[i], expected) << "length " << len << " burst " << burst << " message " << i
+                                       << (one_odd ? " (one odd length)" : "");
+        }
+      }
+    }
+  }
+}
+
 // Owns the bytes a CookieInput points at; input() is rebuilt on use so copies stay valid.
 struct Hello {
   std::array<uint8_t, 32> random{};

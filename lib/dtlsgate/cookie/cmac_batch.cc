@@ -20,6 +20,14 @@ inline __m128i load_block(const uint8_t* p) {
   return _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
 }
 
+// Eight jobs whose messages all have one length, a non-zero multiple of the block size.
+inline bool uniform_whole_blocks(const CmacJob* jobs) {
+  const std::size_t len = jobs[0].len;
+  bool same = len != 0 && len % kBlock == 0;
+  for (std::size_t l = 1; l < kLanes; ++l) same &= jobs[l].len == len;
+  return same;
+}
+
 }  // namespace
 
 void Aes128Cmac::compute_batch(const CmacJob* jobs, std::size_t n) const {
@@ -28,8 +36,33 @@ void Aes128Cmac::compute_batch(const CmacJob* jobs, std::size_t n) const {
   const __m128i k1 = load_block(k1_.data());
   const __m128i k2 = load_block(k2_.data());
 
+  const __m128i whiten_last = _mm_xor_si128(rk[0], k1);
   for (std::size_t base = 0; base < n; base += kLanes) {
     const std::size_t lanes = std::min(kLanes, n - base);
+    // The common case, eight messages of one whole-block length (cookie inputs are block
+    // aligned): no per-lane padding or tail, the last block takes K1 with the first round key.
+    // ~45 instructions fewer per 8 tags than the general path below.
+    if (lanes == kLanes && uniform_whole_blocks(jobs + base)) {
+      const std::size_t blocks = jobs[base].len / kBlock;
+      __m128i state[kLanes];
+      for (std::size_t l = 0; l < kLanes; ++l) state[l] = _mm_setzero_si128();
+      for (std::size_t b = 0; b < blocks; ++b) {
+        const __m128i whiten = b + 1 == blocks ? whiten_last : rk[0];
+        __m128i x[kLanes];
+        for (std::size_t l = 0; l < kLanes; ++l) {
+          x[l] = _mm_xor_si128(_mm_xor_si128(state[l], load_block(jobs[base + l].msg + b * kBlock)),
+                               whiten);
+        }
+        for (int r = 1; r < kRounds; ++r) {
+          for (std::size_t l = 0; l < kLanes; ++l) x[l] = _mm_aesenc_si128(x[l], rk[r]);
+        }
+        for (std::size_t l = 0; l < kLanes; ++l) state[l] = _mm_aesenclast_si128(x[l], rk[kRounds]);
+      }
+      for (std::size_t l = 0; l < kLanes; ++l) {
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(jobs[base + l].tag), state[l]);
+      }
+      continue;
+    }
     __m128i state[kLanes];
     __m128i last[kLanes];
     std::size_t blocks[kLanes];

@@ -17,9 +17,9 @@ bool fail(Verdict* drop, Verdict why) {
   return false;
 }
 
-}  // namespace
-
-bool parse_client_hello(const uint8_t* p, uint16_t len, ClientHelloView* h, Verdict* drop) {
+// The record and handshake headers, check by check in the order the verdicts are ranked. Only
+// run when the combined test in parse_client_hello failed, to name the reason.
+bool check_headers_in_order(const uint8_t* p, uint16_t len, Verdict* drop) {
   if (len < kDtlsRecordHeaderLen) return fail(drop, Verdict::kDropRecordShort);
   if (p[0] != kContentTypeHandshake) return fail(drop, Verdict::kDropNotHandshake);
   if (p[1] != kDtlsMajorVersion) return fail(drop, Verdict::kDropBadVersion);
@@ -50,9 +50,44 @@ bool parse_client_hello(const uint8_t* p, uint16_t len, ClientHelloView* h, Verd
   // Stricter than OpenSSL, which answers a first fragment if the cookie fits in it: a hello
   // that does not fit one datagram cannot be walked for bounds, and no real client sends one.
   if (fragment_len < message_len) return fail(drop, Verdict::kDropFragmentedHello);
+  return true;
+}
 
-  // The body: every length checked against what is left, nothing read past `end`. A cursor
-  // and size_t lengths (not 16-bit offsets) keep the extension walk at ~8 instructions each.
+}  // namespace
+
+bool parse_client_hello(const uint8_t* p, uint16_t len, ClientHelloView* h, Verdict* drop) {
+  // Every header rule at once from three wide loads (~20 instructions instead of ~70 for the
+  // ranked checks, which run only on a hello that fails, to name the rule):
+  //   record:    type 22, major version 0xFE, epoch 0, length within the datagram;
+  //   handshake: ClientHello, message_seq <= 1, offset 0, and one length for the fragment,
+  //              the message and the rest of the record.
+  constexpr uint16_t kHeadersLen = kDtlsRecordHeaderLen + kDtlsHandshakeHeaderLen;
+  bool headers_ok = false;
+  uint32_t fragment_len = 0;
+  if (len >= kHeadersLen) {
+    const uint64_t record = load_be64(p);  // type, version, epoch, 3 bytes of sequence
+    const uint32_t record_len = load_be16(p + 11);
+    const uint32_t type_and_length = load_be32(p + kDtlsRecordHeaderLen);
+    const uint64_t seq_offset_fragment = load_be64(p + kDtlsRecordHeaderLen + 4);
+    fragment_len = static_cast<uint32_t>(seq_offset_fragment & 0xffffff);
+    const bool record_ok = (record & 0xffff00ffff000000) == 0x16fe000000000000 &&
+                           record_len <= static_cast<uint32_t>(len - kDtlsRecordHeaderLen);
+    const bool handshake_ok =
+        type_and_length == (static_cast<uint32_t>(kHandshakeClientHello) << 24 | fragment_len) &&
+        (seq_offset_fragment >> 48) <= kMaxListenMessageSeq &&
+        (seq_offset_fragment & 0xffffff000000) == 0 &&
+        fragment_len + kDtlsHandshakeHeaderLen == record_len;
+    headers_ok = record_ok && handshake_ok;
+  }
+  if (!headers_ok) {
+    if (!check_headers_in_order(p, len, drop)) return false;
+    fragment_len = load_be24(p + kDtlsRecordHeaderLen + 9);
+  }
+  const uint16_t record_len = static_cast<uint16_t>(kDtlsHandshakeHeaderLen + fragment_len);
+  const uint16_t message_seq = load_be16(p + kDtlsRecordHeaderLen + 4);
+
+  // The body: every length checked against what is left, nothing read past `end` (the
+  // headers put `end` inside the datagram).
   const uint8_t* const body = p + kDtlsRecordHeaderLen + kDtlsHandshakeHeaderLen;
   const uint8_t* const end = body + fragment_len;
   const uint8_t* at = body;
