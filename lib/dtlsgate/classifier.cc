@@ -92,8 +92,12 @@ bool Classifier::classify_until_mac(FrameRef& frame, PassInfo* pass, CookieBatch
   return classify_udp(frame, view, pass, batch, pending, verdict);
 }
 
-bool Classifier::classify_udp(FrameRef& frame, FrameView& view, PassInfo* pass, CookieBatch& batch,
-                              Pending* pending, Verdict* verdict) const {
+// Flattened: the ClientHello parse, the cookie input encoding and the flow lookup inline here,
+// so the view and the hello's offsets stay in registers instead of round-tripping through
+// memory between calls (~55 instructions per HVR, tools/callgrind-ipp).
+[[gnu::flatten]] bool Classifier::classify_udp(FrameRef& frame, FrameView& view, PassInfo* pass,
+                                               CookieBatch& batch, Pending* pending,
+                                               Verdict* verdict) const {
   uint8_t* data = frame.data;
   const uint8_t* ip = data + view.l3;
   const bool ours = view.kind == L3Kind::kIpv4 ? is_our_ipv4(ip + 16) : is_our_ipv6(ip + 24);
