@@ -39,31 +39,39 @@ std::size_t encode_cookie_input(const CookieInput& in, uint8_t key_id,
   // Both endpoints share one family (a UDP datagram has one IP header).
   const bool ipv6 = in.client.family == AddressFamily::kIpv6;
 
-  out[0] = key_id;
-  out[1] = static_cast<uint8_t>((ipv6 ? kFamilyIpv6Bit : 0) | session_id_len);
-  store_be16(out + 2, in.client_version);
-  store_be16(out + 4, in.client.port);
-  store_be16(out + 6, in.server.port);
-  uint8_t* p = out + 8;
+  // Every field read into a register first, then written with a few wide stores: byte stores
+  // through out may alias `in` for the compiler, which would reload each field after each one
+  // (~25 instructions per cookie).
+  uint8_t header[8];
+  header[0] = key_id;
+  header[1] = static_cast<uint8_t>((ipv6 ? kFamilyIpv6Bit : 0) | session_id_len);
+  store_be16(header + 2, in.client_version);
+  store_be16(header + 4, in.client.port);
+  store_be16(header + 6, in.server.port);
+  uint8_t random[kRandomLen];
+  std::memcpy(random, in.random, kRandomLen);
+  std::memcpy(out, header, sizeof header);
+  uint8_t* p = out + sizeof header;
   if (ipv6) {
     std::memcpy(p, in.client.addr.data(), kIpv6AddrLen);
     std::memcpy(p + kIpv6AddrLen, in.server.addr.data(), kIpv6AddrLen);
     p += 2 * kIpv6AddrLen;
   } else {
-    std::memcpy(p, in.client.addr.data(), kIpv4AddrLen);
-    std::memcpy(p + kIpv4AddrLen, in.server.addr.data(), kIpv4AddrLen);
-    p += 2 * kIpv4AddrLen;
+    uint8_t addresses[2 * kIpv4AddrLen];
+    std::memcpy(addresses, in.client.addr.data(), kIpv4AddrLen);
+    std::memcpy(addresses + kIpv4AddrLen, in.server.addr.data(), kIpv4AddrLen);
+    std::memcpy(p, addresses, sizeof addresses);
+    p += sizeof addresses;
   }
-  std::memcpy(p, in.random, kRandomLen);
+  std::memcpy(p, random, kRandomLen);
   p += kRandomLen;
-  const auto used = static_cast<std::size_t>(p - out) + session_id_len;
-  const std::size_t len = (used + kBlock - 1) / kBlock * kBlock;
+  const auto used = static_cast<std::size_t>(p - out);
+  if (session_id_len == 0 && !ipv6) return used;  // 48 bytes: three whole blocks
   // Zero padding to a whole block: CMAC then never pads (no copy of the last block); the
   // header's session_id length makes the padded encoding as unambiguous as the bare one.
-  if (len != used || session_id_len != 0) {
-    std::memset(p, 0, len - static_cast<std::size_t>(p - out));
-    std::memcpy(p, in.session_id, session_id_len);
-  }
+  const std::size_t len = (used + session_id_len + kBlock - 1) / kBlock * kBlock;
+  std::memset(p, 0, len - used);
+  std::memcpy(p, in.session_id, session_id_len);
   return len;
 }
 
