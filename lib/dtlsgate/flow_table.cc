@@ -23,12 +23,16 @@ uint64_t word_at(const std::array<uint8_t, 16>& a, int i) {
   return w;
 }
 
+PackedKey pack(const Endpoint& client, const Endpoint& server) {
+  return {word_at(client.addr, 0), word_at(client.addr, 1), word_at(server.addr, 0),
+          word_at(server.addr, 1),
+          kLiveTag | static_cast<uint64_t>(client.family) << 40 |
+              static_cast<uint64_t>(server.family) << 32 |
+              static_cast<uint64_t>(client.port) << 16 | server.port};
+}
+
 PackedKey pack(const FlowKey& k) {
-  return {word_at(k.client.addr, 0), word_at(k.client.addr, 1), word_at(k.server.addr, 0),
-          word_at(k.server.addr, 1),
-          kLiveTag | static_cast<uint64_t>(k.client.family) << 40 |
-              static_cast<uint64_t>(k.server.family) << 32 |
-              static_cast<uint64_t>(k.client.port) << 16 | k.server.port};
+  return pack(k.client, k.server);
 }
 
 // Keyed per process so nobody can precompute colliding 5-tuples.
@@ -58,8 +62,12 @@ FlowTable::FlowTable(std::size_t capacity)
 FlowTable::~FlowTable() = default;
 
 bool FlowTable::contains(const FlowKey& key) const {
+  return contains(key.client, key.server);
+}
+
+bool FlowTable::contains(const Endpoint& client, const Endpoint& server) const {
   if (size_.load(std::memory_order_relaxed) == 0) return false;  // the flood's common case
-  const PackedKey want = pack(key);
+  const PackedKey want = pack(client, server);
   std::size_t i = hash_packed(want) & mask_;
   for (std::size_t probes = 0; probes <= mask_; ++probes, i = (i + 1) & mask_) {
     const Slot& s = slots_[i];

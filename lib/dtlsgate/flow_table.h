@@ -31,6 +31,7 @@ class FlowTable {
 
   // Any thread, lock-free. ~10 ns on a miss in an empty neighbourhood.
   bool contains(const FlowKey& key) const;
+  bool contains(const Endpoint& client, const Endpoint& server) const;  // no FlowKey copy
 
   // Slow-path threads. insert returns false when the key is present or the table is full.
   bool insert(const FlowKey& key);

@@ -24,16 +24,25 @@ void swap_ipv6_addresses(uint8_t* ip) {
 }
 
 void set_macs(uint8_t* frame, const std::array<uint8_t, 6>& our_mac) {
-  uint8_t requester[6];
-  std::memcpy(requester, frame + 6, 6);
-  const bool to_group = (frame[0] & 1) != 0;  // broadcast/multicast: answer from our own MAC
-  const bool have_mac = our_mac != std::array<uint8_t, 6>{};
-  if (to_group || have_mac) {
-    std::memcpy(frame + 6, our_mac.data(), 6);
-  } else {
-    std::memcpy(frame + 6, frame, 6);
-  }
-  std::memcpy(frame, requester, 6);
+  // Both addresses in registers first (4 + 2 bytes each), then stored: no copy through the
+  // stack.
+  uint32_t dst_low, src_low, our_low;
+  uint16_t dst_high, src_high, our_high;
+  std::memcpy(&dst_low, frame, 4);
+  std::memcpy(&dst_high, frame + 4, 2);
+  std::memcpy(&src_low, frame + 6, 4);
+  std::memcpy(&src_high, frame + 10, 2);
+  std::memcpy(&our_low, our_mac.data(), 4);
+  std::memcpy(&our_high, our_mac.data() + 4, 2);
+  // Broadcast/multicast destination, or a configured MAC: answer from our own MAC.
+  const bool to_group = (frame[0] & 1) != 0;
+  const bool have_mac = (our_low | our_high) != 0;
+  const uint32_t from_low = to_group || have_mac ? our_low : dst_low;
+  const uint16_t from_high = to_group || have_mac ? our_high : dst_high;
+  std::memcpy(frame, &src_low, 4);
+  std::memcpy(frame + 4, &src_high, 2);
+  std::memcpy(frame + 6, &from_low, 4);
+  std::memcpy(frame + 10, &from_high, 2);
 }
 
 }  // namespace
@@ -115,8 +124,14 @@ uint16_t write_hvr_reply(uint8_t* frame, const FrameView& view, const uint8_t re
   std::memcpy(&ports, frame + view.l4, 4);
   const uint64_t ports_sum = ports;  // the sum does not depend on their order
   ports = ports >> 16 | ports << 16;
-  uint64_t seq_word = 0;  // HVR bytes 4..11: epoch low byte 0, the sequence, length high byte 0
-  std::memcpy(reinterpret_cast<uint8_t*>(&seq_word) + 1, record_seq, 6);
+  // HVR bytes 4..11 as a native word: epoch low byte 0, the sequence, length high byte 0.
+  // Built from two loads: six narrow stores and one wide load would stall store forwarding.
+  uint32_t seq_low;
+  uint16_t seq_high;
+  std::memcpy(&seq_low, record_seq, 4);
+  std::memcpy(&seq_high, record_seq + 4, 2);
+  const uint64_t seq_word = static_cast<uint64_t>(seq_low) << 8 | static_cast<uint64_t>(seq_high)
+                                                                      << 40;
   uint8_t* udp;
   uint64_t addresses_sum;
   if (view.kind == L3Kind::kIpv4) {

@@ -42,16 +42,16 @@ std::size_t encode_cookie_input(const CookieInput& in, uint8_t key_id,
   // Every field read into a register first, then written with a few wide stores: byte stores
   // through out may alias `in` for the compiler, which would reload each field after each one
   // (~25 instructions per cookie).
-  uint8_t header[8];
-  header[0] = key_id;
-  header[1] = static_cast<uint8_t>((ipv6 ? kFamilyIpv6Bit : 0) | session_id_len);
-  store_be16(header + 2, in.client_version);
-  store_be16(header + 4, in.client.port);
-  store_be16(header + 6, in.server.port);
+  // Bytes 0..7 as one big-endian word: key_id, flags, client_version, client port, server port
+  // (a byte-array build made GCC assemble it with ~25 shifts and ors).
+  const uint8_t flags = static_cast<uint8_t>((ipv6 ? kFamilyIpv6Bit : 0) | session_id_len);
+  const uint64_t header = static_cast<uint64_t>(key_id) << 56 | static_cast<uint64_t>(flags) << 48 |
+                          static_cast<uint64_t>(in.client_version) << 32 |
+                          static_cast<uint64_t>(in.client.port) << 16 | in.server.port;
   uint8_t random[kRandomLen];
   std::memcpy(random, in.random, kRandomLen);
-  std::memcpy(out, header, sizeof header);
-  uint8_t* p = out + sizeof header;
+  store_be64(out, header);
+  uint8_t* p = out + 8;
   if (ipv6) {
     std::memcpy(p, in.client.addr.data(), kIpv6AddrLen);
     std::memcpy(p + kIpv6AddrLen, in.server.addr.data(), kIpv6AddrLen);
