@@ -118,9 +118,8 @@ bool Classifier::classify_until_mac(FrameRef& frame, PassInfo* pass, CookieBatch
 
   // The endpoints are built once, in the cookie input, and read from there by the flow lookup
   // and the pass info (copies of these 20-byte structs cost ~30 instructions per HVR).
-  CookieInput input;
-  input.client = source_endpoint(data, view);
-  input.server = destination_endpoint(data, view);
+  CookieInput input{.client = source_endpoint(data, view),
+                    .server = destination_endpoint(data, view)};
   const Endpoint& client = input.client;
   const Endpoint& server = input.server;
   // A session the slow path owns gets every datagram, whatever it holds.
