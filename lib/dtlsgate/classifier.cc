@@ -71,8 +71,9 @@ Verdict Classifier::classify(const CookieKeySet& keys, FrameRef& frame, PassInfo
   return verdict;
 }
 
-bool Classifier::classify_until_mac(FrameRef& frame, PassInfo* pass, CookieBatch& batch,
-                                    Pending* pending, Verdict* verdict) const {
+[[gnu::flatten]] bool Classifier::classify_until_mac(FrameRef& frame, PassInfo* pass,
+                                                     CookieBatch& batch, Pending* pending,
+                                                     Verdict* verdict) const {
   // Parsed in place in the pending slot (reused by the next frame if this one gets its verdict
   // now): finish() reads it without a copy.
   FrameView& view = pending->view;

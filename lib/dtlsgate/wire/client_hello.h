@@ -37,4 +37,12 @@ struct ClientHelloView {
 bool parse_client_hello(const uint8_t* payload, uint16_t len, ClientHelloView* hello,
                         Verdict* drop);
 
+// The two forms of the record and handshake header rules parse_client_hello uses, exposed so a
+// test can hold them to the same answers: all rules as one combined test (the fast path), and
+// check by check in the order the verdicts are ranked (names the failure).
+namespace detail {
+bool hello_headers_pass_at_once(const uint8_t* payload, uint16_t len);
+bool hello_headers_pass_in_order(const uint8_t* payload, uint16_t len, Verdict* drop);
+}  // namespace detail
+
 }  // namespace dtlsgate

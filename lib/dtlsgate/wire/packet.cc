@@ -82,27 +82,32 @@ bool parse_ipv6(const uint8_t* frame, uint16_t len, FrameView* v, Verdict* drop)
 
 }  // namespace
 
-bool parse_l2_l3(const uint8_t* frame, uint16_t len, FrameView* v, Verdict* drop,
-                 RxChecksums verified) {
-  // The flood's frame: untagged IPv4 without options, every rule of the walk below tested as
-  // one unit (~15 instructions instead of ~40). Anything else, or a failure, takes the walk,
-  // which names the drop.
-  if (len >= kEthHeaderLen + kIpv4MinHeaderLen && load_be16(frame + 12) == kEtherTypeIpv4 &&
-      frame[kEthHeaderLen] == 0x45) {
-    const uint8_t* ip = frame + kEthHeaderLen;
-    const uint16_t total_len = load_be16(ip + 2);
-    const bool unfragmented =
-        (load_be16(ip + 6) & (kIpv4FlagMoreFragments | kIpv4FragmentOffsetMask)) == 0;
-    if (total_len >= kIpv4MinHeaderLen && total_len <= len - kEthHeaderLen && unfragmented &&
-        (verified.ipv4_header_good || ipv4_header_valid(ip, kIpv4MinHeaderLen))) {
-      v->l3 = kEthHeaderLen;
-      v->kind = L3Kind::kIpv4;
-      v->l4_proto = ip[9];
-      v->l4 = kEthHeaderLen + kIpv4MinHeaderLen;
-      v->l4_len = static_cast<uint16_t>(total_len - kIpv4MinHeaderLen);
-      return true;
-    }
+namespace detail {
+
+bool untagged_ipv4_passes_at_once(const uint8_t* frame, uint16_t len, FrameView* v,
+                                  RxChecksums verified) {
+  if (len < kEthHeaderLen + kIpv4MinHeaderLen || load_be16(frame + 12) != kEtherTypeIpv4 ||
+      frame[kEthHeaderLen] != 0x45) {
+    return false;
   }
+  const uint8_t* ip = frame + kEthHeaderLen;
+  const uint16_t total_len = load_be16(ip + 2);
+  const bool unfragmented =
+      (load_be16(ip + 6) & (kIpv4FlagMoreFragments | kIpv4FragmentOffsetMask)) == 0;
+  if (total_len < kIpv4MinHeaderLen || total_len > len - kEthHeaderLen || !unfragmented ||
+      (!verified.ipv4_header_good && !ipv4_header_valid(ip, kIpv4MinHeaderLen))) {
+    return false;
+  }
+  v->l3 = kEthHeaderLen;
+  v->kind = L3Kind::kIpv4;
+  v->l4_proto = ip[9];
+  v->l4 = kEthHeaderLen + kIpv4MinHeaderLen;
+  v->l4_len = static_cast<uint16_t>(total_len - kIpv4MinHeaderLen);
+  return true;
+}
+
+bool parse_l2_l3_walk(const uint8_t* frame, uint16_t len, FrameView* v, Verdict* drop,
+                      RxChecksums verified) {
   if (len < kEthHeaderLen) return fail(drop, Verdict::kDropTruncated);
   uint16_t offset = 12;
   uint16_t ethertype = load_be16(frame + offset);
@@ -124,6 +129,17 @@ bool parse_l2_l3(const uint8_t* frame, uint16_t len, FrameView* v, Verdict* drop
     default:
       return fail(drop, Verdict::kDropNotIp);
   }
+}
+
+}  // namespace detail
+
+bool parse_l2_l3(const uint8_t* frame, uint16_t len, FrameView* v, Verdict* drop,
+                 RxChecksums verified) {
+  // The flood's frame, untagged IPv4 without options, has every rule of the walk tested as one
+  // unit (~15 instructions instead of ~40); anything else, or a failure, takes the walk, which
+  // names the drop. The unit tests hold the two to the same answers.
+  return detail::untagged_ipv4_passes_at_once(frame, len, v, verified) ||
+         detail::parse_l2_l3_walk(frame, len, v, drop, verified);
 }
 
 bool parse_udp(const uint8_t* frame, FrameView* v, Verdict* drop, RxChecksums verified) {

@@ -47,6 +47,16 @@ struct RxChecksums {
 bool parse_l2_l3(const uint8_t* frame, uint16_t len, FrameView* view, Verdict* drop,
                  RxChecksums verified = {});
 
+// The two forms of parse_l2_l3, exposed so a test can hold them to the same answers: the
+// combined test for an untagged, option-less IPv4 frame (fills *view only when it passes) and
+// the general walk over VLAN tags and headers (names the drop).
+namespace detail {
+bool untagged_ipv4_passes_at_once(const uint8_t* frame, uint16_t len, FrameView* view,
+                                  RxChecksums verified);
+bool parse_l2_l3_walk(const uint8_t* frame, uint16_t len, FrameView* view, Verdict* drop,
+                      RxChecksums verified);
+}  // namespace detail
+
 // The UDP header at view->l4 (view->l4_proto must be UDP): length against the IP payload,
 // then the checksum (IPv4: 0 means none; IPv6: required). Sets payload/payload_len.
 bool parse_udp(const uint8_t* frame, FrameView* view, Verdict* drop, RxChecksums verified = {});
