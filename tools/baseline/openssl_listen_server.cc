@@ -2,7 +2,8 @@
 // server doing what a plain DTLS server does before a handshake: DTLSv1_listen() in a loop on
 // a kernel UDP socket (BIO_new_dgram on a bound, unconnected socket), one SSL object reused
 // (SSL_clear after each return), HMAC cookie callbacks shaped like openssl s_server's (a random
-// 16-byte secret, HMAC over the peer's port and address with EVP_Q_mac), here HMAC-SHA256.
+// 16-byte secret, HMAC over the peer's port and address with EVP_Q_mac), HMAC-SHA1 as s_server
+// uses (apps/lib/s_cb.c in OpenSSL 3.0).
 //
 //   openssl-listen-server [--addr 127.0.0.1] [--port 4433] --duration SECONDS
 //
@@ -46,7 +47,7 @@ struct ListenState {
 
 ListenState g_state;
 
-// HMAC-SHA256(secret, port | raw address) of the datagram's sender, as s_server's callbacks do
+// HMAC-SHA1(secret, port | raw address) of the datagram's sender, as s_server's callbacks do
 // (they read the peer from the dgram BIO). EVP_Q_mac fetches the algorithm on every call: the
 // stock cost, kept on purpose.
 bool peer_mac(SSL* ssl, unsigned char* out, std::size_t* out_len) {
@@ -60,7 +61,7 @@ bool peer_mac(SSL* ssl, unsigned char* out, std::size_t* out_len) {
     const unsigned short port = BIO_ADDR_rawport(peer);
     std::memcpy(buffer, &port, sizeof port);
     BIO_ADDR_rawaddress(peer, buffer + sizeof port, nullptr);
-    ok = EVP_Q_mac(nullptr, "HMAC", nullptr, "SHA256", nullptr, g_state.secret, kSecretLen, buffer,
+    ok = EVP_Q_mac(nullptr, "HMAC", nullptr, "SHA1", nullptr, g_state.secret, kSecretLen, buffer,
                    sizeof port + addr_len, out, EVP_MAX_MD_SIZE, out_len) != nullptr;
   }
   BIO_ADDR_free(peer);
@@ -106,7 +107,7 @@ int main(int argc, char** argv) {
     if (name == "--help" || name == "-h") {
       std::printf(
           "usage: openssl-listen-server [--addr 127.0.0.1] [--port 4433] --duration SECONDS\n"
-          "DTLSv1_listen() in a loop on a kernel UDP socket with HMAC-SHA256 cookie callbacks\n"
+          "DTLSv1_listen() in a loop on a kernel UDP socket with HMAC-SHA1 cookie callbacks\n"
           "like openssl s_server's; prints hvr_sent= and hvr_per_second=.\n");
       return 0;
     }
