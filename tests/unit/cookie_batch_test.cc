@@ -6,6 +6,7 @@
 #include <array>
 #include <cstring>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "dtlsgate/cookie/cookie_batch.h"
@@ -14,27 +15,39 @@
 namespace dtlsgate {
 namespace {
 
-TEST(CmacBatch, MatchesComputeForEveryLengthAndBurstSize) {
-  std::mt19937 rng(7);
+// One batch of random messages of the given lengths: every tag must be compute()'s.
+void expect_batch_matches_compute(const Aes128Cmac& mac, const std::vector<std::size_t>& lengths,
+                                  std::mt19937& rng, const std::string& what) {
+  const std::size_t burst = lengths.size();
+  std::vector<std::vector<uint8_t>> msgs(burst);
+  std::vector<std::array<uint8_t, 16>> tags(burst);
+  std::vector<CmacJob> jobs(burst);
+  for (std::size_t i = 0; i < burst; ++i) {
+    msgs[i].resize(lengths[i]);
+    for (auto& b : msgs[i]) b = static_cast<uint8_t>(rng());
+    jobs[i] = CmacJob{msgs[i].data(), msgs[i].size(), tags[i].data()};
+  }
+  mac.compute_batch(jobs.data(), jobs.size());
+  for (std::size_t i = 0; i < burst; ++i) {
+    std::array<uint8_t, 16> expected{};
+    mac.compute(msgs[i].data(), msgs[i].size(), expected.data());
+    EXPECT_EQ(tags[i], expected) << what << ", message " << i << " length " << msgs[i].size();
+  }
+}
+
+Aes128Cmac random_cmac(std::mt19937& rng) {
   std::array<uint8_t, 16> key{};
   for (auto& b : key) b = static_cast<uint8_t>(rng());
-  const Aes128Cmac mac(key.data());
+  return Aes128Cmac(key.data());
+}
+
+TEST(CmacBatch, MatchesComputeForEveryLengthAndBurstSize) {
+  std::mt19937 rng(7);
+  const Aes128Cmac mac = random_cmac(rng);
   for (std::size_t burst : {1, 2, 7, 8, 9, 16, 31, 32, 40}) {
-    std::vector<std::vector<uint8_t>> msgs(burst);
-    std::vector<std::array<uint8_t, 16>> tags(burst);
-    std::vector<CmacJob> jobs(burst);
-    for (std::size_t i = 0; i < burst; ++i) {
-      msgs[i].resize(rng() % 130);  // 0..129: empty, partial and whole last blocks
-      for (auto& b : msgs[i]) b = static_cast<uint8_t>(rng());
-      jobs[i] = CmacJob{msgs[i].data(), msgs[i].size(), tags[i].data()};
-    }
-    mac.compute_batch(jobs.data(), jobs.size());
-    for (std::size_t i = 0; i < burst; ++i) {
-      std::array<uint8_t, 16> expected{};
-      mac.compute(msgs[i].data(), msgs[i].size(), expected.data());
-      EXPECT_EQ(tags[i], expected)
-          << "burst " << burst << " message " << i << " length " << msgs[i].size();
-    }
+    std::vector<std::size_t> lengths(burst);
+    for (auto& len : lengths) len = rng() % 130;  // 0..129: empty, partial and whole last blocks
+    expect_batch_matches_compute(mac, lengths, rng, "burst " + std::to_string(burst));
   }
 }
 
@@ -42,27 +55,15 @@ TEST(CmacBatch, MatchesComputeForEveryLengthAndBurstSize) {
 // odd length in a group sends that group down the general path. Both must match compute().
 TEST(CmacBatch, UniformWholeBlockGroupsMatchCompute) {
   std::mt19937 rng(11);
-  std::array<uint8_t, 16> key{};
-  for (auto& b : key) b = static_cast<uint8_t>(rng());
-  const Aes128Cmac mac(key.data());
+  const Aes128Cmac mac = random_cmac(rng);
   for (std::size_t len : {16, 48, 80, 112}) {
     for (std::size_t burst : {8, 16, 32, 33}) {
       for (bool one_odd : {false, true}) {
-        std::vector<std::vector<uint8_t>> msgs(burst);
-        std::vector<std::array<uint8_t, 16>> tags(burst);
-        std::vector<CmacJob> jobs(burst);
-        for (std::size_t i = 0; i < burst; ++i) {
-          msgs[i].resize(one_odd && i == 9 ? len - 16 : len);
-          for (auto& b : msgs[i]) b = static_cast<uint8_t>(rng());
-          jobs[i] = CmacJob{msgs[i].data(), msgs[i].size(), tags[i].data()};
-        }
-        mac.compute_batch(jobs.data(), jobs.size());
-        for (std::size_t i = 0; i < burst; ++i) {
-          std::array<uint8_t, 16> expected{};
-          mac.compute(msgs[i].data(), msgs[i].size(), expected.data());
-          EXPECT_EQ(tags[i], expected) << "length " << len << " burst " << burst << " message " << i
-                                       << (one_odd ? " (one odd length)" : "");
-        }
+        std::vector<std::size_t> lengths(burst, len);
+        if (one_odd) lengths[9] = len - 16;
+        expect_batch_matches_compute(mac, lengths, rng,
+                                     "length " + std::to_string(len) + " burst " +
+                                         std::to_string(burst) + (one_odd ? " (one odd)" : ""));
       }
     }
   }

@@ -27,7 +27,8 @@ void expect_same_hello_header_answer(const Bytes& payload, std::size_t len,
   Verdict drop = Verdict::kReplyHvr;
   const bool ranked =
       detail::hello_headers_pass_in_order(payload.data(), static_cast<uint16_t>(len), &drop);
-  const bool at_once = detail::hello_headers_pass_at_once(payload.data(), static_cast<uint16_t>(len));
+  const bool at_once =
+      detail::hello_headers_pass_at_once(payload.data(), static_cast<uint16_t>(len));
   EXPECT_EQ(at_once, ranked) << what << " (ranked: " << (ranked ? "pass" : verdict_name(drop))
                              << ")";
 }
