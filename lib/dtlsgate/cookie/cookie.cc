@@ -71,7 +71,8 @@ std::size_t encode_cookie_input(const CookieInput& in, uint8_t key_id,
   // header's session_id length makes the padded encoding as unambiguous as the bare one.
   const std::size_t len = (used + session_id_len + kBlock - 1) / kBlock * kBlock;
   std::memset(p, 0, len - used);
-  std::memcpy(p, in.session_id, session_id_len);
+  // (an empty session_id may come as a null pointer: memcpy must not see it)
+  if (session_id_len != 0) std::memcpy(p, in.session_id, session_id_len);
   return len;
 }
 
