@@ -45,6 +45,27 @@ void set_macs(uint8_t* frame, const std::array<uint8_t, 6>& our_mac) {
   std::memcpy(frame + 10, &from_high, 2);
 }
 
+// The reply's IP header fields that do not depend on the request: version, lengths, no
+// identification (DF set), TTL, protocol. Addresses and the IPv4 checksum are the caller's.
+// Returns where the UDP header goes (a fresh 20-byte IPv4 header: request options are never
+// echoed).
+uint8_t* write_reply_ip_fields(uint8_t* ip, L3Kind kind, uint16_t udp_len) {
+  if (kind == L3Kind::kIpv4) {
+    store_be16(ip, 0x4500);
+    store_be16(ip + 2, static_cast<uint16_t>(kIpv4HeaderLen + udp_len));
+    store_be16(ip + 4, 0);       // identification: unused with DF
+    store_be16(ip + 6, 0x4000);  // DF
+    ip[8] = kReplyTtl;
+    ip[9] = kIpProtoUdp;
+    return ip + kIpv4HeaderLen;
+  }
+  store_be32(ip, 0x60000000);  // version 6, no traffic class, no flow label
+  store_be16(ip + 4, udp_len);
+  ip[6] = kIpProtoUdp;
+  ip[7] = kReplyTtl;
+  return ip + kIpv6HeaderLen;
+}
+
 }  // namespace
 
 namespace {
@@ -144,23 +165,13 @@ uint16_t write_hvr_reply(uint8_t* frame, const FrameView& view, const uint8_t re
                                 be16_in_sum(static_cast<uint16_t>(kReplyTtl << 8 | kIpProtoUdp)) +
                                 addresses_sum;
     const uint16_t header_checksum = checksum_finish(header_sum);
-    store_be16(ip, 0x4500);
-    store_be16(ip + 2, kTotalLen);
-    store_be16(ip + 4, 0);       // identification: unused with DF
-    store_be16(ip + 6, 0x4000);  // DF
-    ip[8] = kReplyTtl;
-    ip[9] = kIpProtoUdp;
+    udp = write_reply_ip_fields(ip, L3Kind::kIpv4, kHvrUdpLen);
     std::memcpy(ip + 10, &header_checksum, 2);
     std::memcpy(ip + 12, &addresses, 8);
-    udp = ip + kIpv4HeaderLen;
   } else {
     addresses_sum = checksum_add(0, ip + 8, 32);
     swap_ipv6_addresses(ip);
-    store_be32(ip, 0x60000000);  // version 6, no traffic class, no flow label
-    store_be16(ip + 4, kHvrUdpLen);
-    ip[6] = kIpProtoUdp;
-    ip[7] = kReplyTtl;
-    udp = ip + kIpv6HeaderLen;
+    udp = write_reply_ip_fields(ip, L3Kind::kIpv6, kHvrUdpLen);
   }
   // Pseudo-header (addresses, protocol, length) + UDP header (ports, length) + HVR record.
   const uint64_t sum = addresses_sum + be16_in_sum(kIpProtoUdp) + 2 * be16_in_sum(kHvrUdpLen) +
@@ -206,31 +217,15 @@ UdpReply begin_udp_reply(uint8_t* frame, const FrameView& view, uint16_t payload
   const uint16_t client_port = load_be16(request_udp);
   const uint16_t server_port = load_be16(request_udp + 2);
   const uint16_t udp_len = static_cast<uint16_t>(kUdpHeaderLen + payload_len);
-  uint8_t* udp;
   if (view.kind == L3Kind::kIpv4) {
-    // A fresh 20-byte header: request IP options are never echoed.
     uint8_t client[4];
-    uint8_t server[4];
     std::memcpy(client, ip + 12, 4);
-    std::memcpy(server, ip + 16, 4);
-    ip[0] = 0x45;
-    ip[1] = 0;
-    store_be16(ip + 2, static_cast<uint16_t>(kIpv4HeaderLen + udp_len));
-    store_be16(ip + 4, 0);       // identification: unused with DF
-    store_be16(ip + 6, 0x4000);  // DF
-    ip[8] = kReplyTtl;
-    ip[9] = kIpProtoUdp;
-    std::memcpy(ip + 12, server, 4);
+    std::memcpy(ip + 12, ip + 16, 4);
     std::memcpy(ip + 16, client, 4);
-    udp = ip + kIpv4HeaderLen;
   } else {
     swap_ipv6_addresses(ip);
-    store_be32(ip, 0x60000000);  // version 6, no traffic class, no flow label
-    store_be16(ip + 4, udp_len);
-    ip[6] = kIpProtoUdp;
-    ip[7] = kReplyTtl;
-    udp = ip + kIpv6HeaderLen;
   }
+  uint8_t* udp = write_reply_ip_fields(ip, view.kind, udp_len);
   store_be16(udp, server_port);
   store_be16(udp + 2, client_port);
   store_be16(udp + 4, udp_len);
