@@ -1,7 +1,5 @@
 #include "flood/frame_crafter.h"
 
-#include <openssl/crypto.h>
-
 #include <cstring>
 #include <stdexcept>
 
@@ -146,15 +144,6 @@ void precompute_sums(FrameTemplate& t) {
   t.l4_base_sum = sum;
 }
 
-CookieKey make_key(const MasterSecret& master, uint64_t epoch) {
-  std::array<uint8_t, 16> secret = derive_epoch_key(master, epoch);
-  CookieKey key;
-  key.id = static_cast<uint8_t>(epoch & 0xff);
-  key.mac = Aes128Cmac(secret.data());
-  OPENSSL_cleanse(secret.data(), secret.size());
-  return key;
-}
-
 }  // namespace
 
 FrameCrafter::FrameCrafter(const std::vector<uint8_t>& hello, const TargetSpec& target,
@@ -229,10 +218,10 @@ void FrameCrafter::set_time(uint64_t unix_seconds) {
   current_.keys[0].id = static_cast<uint8_t>(epoch & 0xff);
   if (!secret_) return;
   // Stale: two epochs back, the first one the target no longer accepts (it keeps e and e-1).
-  current_.keys[0] = make_key(secret_->master, epoch);
+  current_.keys[0] = make_epoch_key(secret_->master, epoch);
   stale_.epoch = epoch - 2;
   stale_.count = 1;
-  stale_.keys[0] = make_key(secret_->master, epoch - 2);
+  stale_.keys[0] = make_epoch_key(secret_->master, epoch - 2);
 }
 
 void FrameCrafter::mint(const CookieKeySet& keys, const FrameTemplate& t, const uint8_t* frame,

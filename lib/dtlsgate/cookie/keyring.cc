@@ -28,15 +28,6 @@ std::string openssl_reason() {
   return text;
 }
 
-CookieKey make_key(const MasterSecret& master, uint64_t epoch) {
-  std::array<uint8_t, 16> secret = derive_epoch_key(master, epoch);
-  CookieKey key;
-  key.id = static_cast<uint8_t>(epoch & 0xff);
-  key.mac = Aes128Cmac(secret.data());
-  OPENSSL_cleanse(secret.data(), secret.size());
-  return key;
-}
-
 // Epoch e mints; e-1 still verifies, so a cookie lives between one and two rotation periods.
 // e+1 verifies too: a peer node whose clock runs ahead (by less than a rotation) has already
 // moved on and mints under e+1; without it this node would refuse that peer's cookies for the
@@ -45,9 +36,9 @@ CookieKey make_key(const MasterSecret& master, uint64_t epoch) {
 std::unique_ptr<CookieKeySet> build_set(const MasterSecret& master, uint64_t epoch) {
   auto set = std::make_unique<CookieKeySet>();
   set->epoch = epoch;
-  set->keys[set->count++] = make_key(master, epoch);
-  if (epoch > 0) set->keys[set->count++] = make_key(master, epoch - 1);
-  set->keys[set->count++] = make_key(master, epoch + 1);
+  set->keys[set->count++] = make_epoch_key(master, epoch);
+  if (epoch > 0) set->keys[set->count++] = make_epoch_key(master, epoch - 1);
+  set->keys[set->count++] = make_epoch_key(master, epoch + 1);
   return set;
 }
 
@@ -79,6 +70,15 @@ std::array<uint8_t, 16> derive_epoch_key(const MasterSecret& master, uint64_t ep
     // Only a broken OpenSSL installation gets here (no default provider): nothing to run on.
     throw std::runtime_error("cookie key derivation (HKDF-SHA256) failed: " + openssl_reason());
   }
+  return key;
+}
+
+CookieKey make_epoch_key(const MasterSecret& master, uint64_t epoch) {
+  std::array<uint8_t, 16> secret = derive_epoch_key(master, epoch);
+  CookieKey key;
+  key.id = static_cast<uint8_t>(epoch & 0xff);
+  key.mac = Aes128Cmac(secret.data());
+  OPENSSL_cleanse(secret.data(), secret.size());
   return key;
 }
 
@@ -149,7 +149,7 @@ void CookieKeyring::replace_master(const MasterSecret& master, uint64_t unix_sec
   // key for verification until update() moves to the next epoch. A second reload in the same
   // epoch drops the first master's key (the set has room for four).
   if (set->count < set->keys.size()) {
-    set->keys[set->count++] = make_key(master_, snapshot()->epoch);
+    set->keys[set->count++] = make_epoch_key(master_, snapshot()->epoch);
   }
   master_ = master;
   publish(std::move(set));

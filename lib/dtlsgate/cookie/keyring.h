@@ -26,6 +26,11 @@ using MasterSecret = std::array<uint8_t, 32>;
 // HKDF-SHA256(master, "dtlsgate cookie v1" | be64(epoch)) truncated to 16 bytes.
 std::array<uint8_t, 16> derive_epoch_key(const MasterSecret& master, uint64_t epoch);
 
+// The key of one epoch, ready to MAC: id = the epoch's low byte, CMAC keyed with
+// derive_epoch_key (the derived bytes are wiped). For the keyring and for tools that mint
+// cookies as a node would (the flood generator).
+CookieKey make_epoch_key(const MasterSecret& master, uint64_t epoch);
+
 // Parses a secret file: 64 hex digits (whitespace and a trailing newline allowed).
 // On failure returns false and sets *error to a one-line reason.
 bool parse_master_secret(const std::string& text, MasterSecret* out, std::string* error);
