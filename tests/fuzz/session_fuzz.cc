@@ -32,6 +32,7 @@
 #include "dtlsgate/session/session_engine.h"
 #include "dtlsgate/wire/client_hello.h"
 #include "support/frame_builder.h"
+#include "support/gateway.h"
 #include "support/openssl_dtls_client.h"
 #include "support/test_certificate.h"
 
@@ -63,17 +64,11 @@ void fail(const char* what) {
   std::abort();
 }
 
-class Harness {
+class Harness : public test::Gateway {
  public:
-  Harness() : keyring(secret(), 60, kUnixT0), flows(4096), classifier(config(), &flows) {
-    std::string error;
-    tls = ServerTlsContext::from_memory(cert.cert, cert.key, {}, &error);
-    if (tls == nullptr) fail(error.c_str());
-    SessionEngineConfig c;
-    c.handshake_timeout_us = kHandshakeTimeoutUs;
-    c.idle_timeout_us = uint64_t{1} << 60;  // the established session must not idle out
-    c.max_sessions = 64;
-    engine = std::make_unique<SessionEngine>(*tls, keyring, &flows, echo, c);
+  Harness() : test::Gateway(setup()) {
+    if (tls == nullptr) fail(tls_error.c_str());
+    now_us = 1'000'000;
     establish();
   }
 
@@ -87,7 +82,10 @@ class Harness {
       if (up.empty()) break;
       for (const Bytes& d : up) {
         client_datagrams.push_back(d);
-        for (Bytes& reply : through_fast_path(d)) client->receive(reply);
+        Bytes hvr;
+        if (from_client(frame_spec(established), d, &hvr) == Verdict::kReplyHvr) {
+          client->receive(hvr);
+        }
       }
       for (OutgoingDatagram& out : engine->take_output()) client->receive(out.payload);
     }
@@ -97,25 +95,6 @@ class Harness {
     }
     client->send("seed application data");
     for (const Bytes& d : client->take_output()) client_datagrams.push_back(d);
-  }
-
-  // Classifies one client datagram: returns the HVR if any, hands passes to the engine.
-  std::vector<Bytes> through_fast_path(const Bytes& payload) {
-    const test::UdpFrameSpec spec = frame_spec(established);
-    Bytes frame = test::build_udp_frame(spec, payload);
-    FrameRef ref{frame.data(), static_cast<uint16_t>(frame.size()),
-                 static_cast<uint16_t>(frame.size())};
-    PassInfo pass;
-    const Verdict v = classifier.classify(*keyring.snapshot(), ref, &pass);
-    if (v == Verdict::kReplyHvr) {
-      const std::size_t at = test::layout_of(spec).payload;
-      return {Bytes(frame.begin() + at, frame.begin() + ref.len)};
-    }
-    if (v == Verdict::kPassVerified || v == Verdict::kPassFlow) {
-      engine->on_datagram(v, pass.flow, {frame.data() + pass.payload_offset, pass.payload_len},
-                          now_us);
-    }
-    return {};
   }
 
   // Re-mints the cookie of a parseable ClientHello for `flow`, in place.
@@ -175,30 +154,25 @@ class Harness {
     engine->take_output();
   }
 
-  static MasterSecret secret() {
-    MasterSecret s{};
-    for (std::size_t i = 0; i < s.size(); ++i) s[i] = static_cast<uint8_t>(i * 13 + 5);
+  static test::GatewaySetup setup() {
+    test::GatewaySetup s;
+    for (std::size_t i = 0; i < s.secret.size(); ++i) {
+      s.secret[i] = static_cast<uint8_t>(i * 13 + 5);
+    }
+    s.rotation_seconds = 60;
+    s.unix_seconds = kUnixT0;
+    s.flow_capacity = 4096;
+    s.classifier.ipv4.push_back({192, 0, 2, 1});
+    s.classifier.ports = {kServerPort};
+    s.classifier.mac = {0x02, 0, 0, 0, 0, 0x01};
+    s.engine.handshake_timeout_us = kHandshakeTimeoutUs;
+    s.engine.idle_timeout_us = uint64_t{1} << 60;  // the established session must not idle out
+    s.engine.max_sessions = 64;
     return s;
   }
 
-  static ClassifierConfig config() {
-    ClassifierConfig c;
-    c.ipv4.push_back({192, 0, 2, 1});
-    c.ports = {kServerPort};
-    c.mac = {0x02, 0, 0, 0, 0, 0x01};
-    return c;
-  }
-
   const FlowKey established{v4("192.0.2.10", 50000), v4("192.0.2.1", kServerPort)};
-  uint64_t now_us = 1'000'000;
   uint16_t next_port = 20000;
-  CookieKeyring keyring;
-  FlowTable flows;
-  Classifier classifier;
-  test::TestCertificate cert;
-  std::unique_ptr<ServerTlsContext> tls;
-  EchoHandler echo;
-  std::unique_ptr<SessionEngine> engine;
   std::unique_ptr<test::OpenSslDtlsClient> client;
   std::vector<Bytes> client_datagrams;  // CH1, CH2, client flight 2..., application data
 };

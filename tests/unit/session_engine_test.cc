@@ -20,6 +20,7 @@
 #include "dtlsgate/flow_table.h"
 #include "dtlsgate/session/echo_handler.h"
 #include "support/frame_builder.h"
+#include "support/gateway.h"
 #include "support/openssl_dtls_client.h"
 #include "support/test_certificate.h"
 
@@ -79,38 +80,27 @@ MasterSecret test_secret() {
   return s;
 }
 
-// The fast path and the slow path of one dtlsgate, joined the way dpdk_app joins them, with
-// frames as byte buffers and a clock the test moves.
-class Gateway {
+// test::Gateway (the fast and slow path joined as dpdk_app joins them) with this spec's
+// world: its addresses, secret and clock, a verdict count, and the datagrams sent to each peer.
+class Gateway : public test::Gateway {
  public:
   explicit Gateway(SessionEngineConfig config = {}, ServerTlsOptions tls_options = {})
-      : keyring(test_secret(), kRotationSeconds, kUnixT0),
-        flows(1024),
-        classifier(classifier_config(), &flows) {
-    std::string error;
-    tls = ServerTlsContext::from_memory(cert.cert, cert.key, tls_options, &error);
-    EXPECT_NE(tls, nullptr) << error;
-    engine = std::make_unique<SessionEngine>(*tls, keyring, &flows, echo, config);
+      : test::Gateway(setup(config, tls_options)) {
+    EXPECT_NE(tls, nullptr) << tls_error;
+    now_us = 5'000'000;
   }
 
   // One datagram from a client: framed, classified, then answered in place (HVR) or handed to
   // the engine. Returns the fast-path verdict.
   Verdict from_client(const Peer& peer, std::span<const uint8_t> payload) {
-    const test::UdpFrameSpec spec = frame_spec_of(peer);
-    Bytes frame = test::build_udp_frame(spec, payload);
-    FrameRef ref{frame.data(), static_cast<uint16_t>(frame.size()),
-                 static_cast<uint16_t>(frame.size())};
+    Bytes hvr;
     PassInfo pass;
-    const Verdict v = classifier.classify(*keyring.snapshot(), ref, &pass);
+    const Verdict v = test::Gateway::from_client(frame_spec_of(peer), payload, &hvr, &pass);
     verdicts.add(v);
     if (v == Verdict::kReplyHvr) {
-      const std::size_t at = test::layout_of(spec).payload;
-      pending.emplace_back(flow_of(peer), Bytes(frame.begin() + at, frame.begin() + ref.len));
+      pending.emplace_back(flow_of(peer), std::move(hvr));
     } else if (v == Verdict::kPassVerified || v == Verdict::kPassFlow) {
       EXPECT_EQ(pass.flow, flow_of(peer));
-      engine->on_datagram(
-          v, pass.flow,
-          std::span<const uint8_t>(frame.data() + pass.payload_offset, pass.payload_len), now_us);
     }
     return v;
   }
@@ -136,20 +126,23 @@ class Gateway {
 
   uint64_t counter(SessionCounter c) const { return engine->counters()[c]; }
 
-  uint64_t now_us = 5'000'000;
-  CookieKeyring keyring;
-  FlowTable flows;
-  Classifier classifier;
-  test::TestCertificate cert;
-  std::unique_ptr<ServerTlsContext> tls;
-  EchoHandler echo;
-  std::unique_ptr<SessionEngine> engine;
   VerdictCounters verdicts;
   std::vector<std::pair<FlowKey, Bytes>> pending;
+
+ private:
+  static test::GatewaySetup setup(SessionEngineConfig config, ServerTlsOptions tls_options) {
+    test::GatewaySetup s;
+    s.secret = test_secret();
+    s.rotation_seconds = kRotationSeconds;
+    s.unix_seconds = kUnixT0;
+    s.flow_capacity = 1024;
+    s.classifier = classifier_config();
+    s.engine = config;
+    s.tls = std::move(tls_options);
+    return s;
+  }
 };
 
-// How the wire between one client and the gateway misbehaves. Indexes count datagrams in each
-// direction from the start of the pump.
 struct LinkFaults {
   std::function<bool(std::size_t)> drop_to_server = [](std::size_t) { return false; };
   std::function<bool(std::size_t)> drop_to_client = [](std::size_t) { return false; };
