@@ -176,6 +176,12 @@ PumpStats pump(Gateway& gw, OpenSslDtlsClient& client, const Peer& peer,
   return stats;
 }
 
+// Round one of the cookie exchange: the client's first flight up, the HVR back down.
+void hvr_round_trip(Gateway& gw, OpenSslDtlsClient& client, const Peer& peer) {
+  for (const Bytes& d : client.take_output()) gw.from_client(peer, d);
+  for (const Bytes& d : gw.to_client(peer)) client.receive(d);
+}
+
 void expect_echo(Gateway& gw, OpenSslDtlsClient& client, const Peer& peer,
                  const std::string& text) {
   ASSERT_TRUE(client.send(text));
@@ -254,8 +260,7 @@ TEST(SessionEngineMtu, ServerFlightLeavesAsSeparateDatagramsWithinTheMtu) {
     const Peer peer;
     client.start();
     // HVR round trip, then the cookie-bearing hello.
-    for (const Bytes& d : client.take_output()) gw.from_client(peer, d);
-    for (const Bytes& d : gw.to_client(peer)) client.receive(d);
+    hvr_round_trip(gw, client, peer);
     for (const Bytes& d : client.take_output()) gw.from_client(peer, d);
 
     const std::vector<Bytes> flight = gw.to_client(peer);
@@ -349,8 +354,7 @@ TEST(SessionEngineLoss, LostServerFlightIsRetransmittedWhenTheClockPassesTheTime
   OpenSslDtlsClient client;
   const Peer peer;
   client.start();
-  for (const Bytes& d : client.take_output()) gw.from_client(peer, d);  // CH1 -> HVR
-  for (const Bytes& d : gw.to_client(peer)) client.receive(d);
+  hvr_round_trip(gw, client, peer);                                     // CH1 -> HVR
   for (const Bytes& d : client.take_output()) gw.from_client(peer, d);  // CH2 -> flight
   const auto lost = handshake_messages(gw.to_client(peer));             // the whole flight is lost
   ASSERT_GE(lost.size(), 4u);
@@ -399,8 +403,7 @@ TEST(SessionEngineCookies, KeyRotationBetweenHvrAndSecondHelloIsAccepted) {
   OpenSslDtlsClient client;
   const Peer peer;
   client.start();
-  for (const Bytes& d : client.take_output()) gw.from_client(peer, d);
-  for (const Bytes& d : gw.to_client(peer)) client.receive(d);
+  hvr_round_trip(gw, client, peer);
   // The fast path and OpenSSL's verify callback (called in listen and again in accept) must
   // both accept a cookie minted under the previous epoch's key.
   ASSERT_TRUE(gw.keyring.update(kUnixT0 + kRotationSeconds));
@@ -416,8 +419,7 @@ TEST(SessionEngineCookies, TwoRotationsLaterTheCookieIsExpiredAndNoSslObjectIsMa
   OpenSslDtlsClient client;
   const Peer peer;
   client.start();
-  for (const Bytes& d : client.take_output()) gw.from_client(peer, d);
-  for (const Bytes& d : gw.to_client(peer)) client.receive(d);
+  hvr_round_trip(gw, client, peer);
   ASSERT_TRUE(gw.keyring.update(kUnixT0 + 2 * kRotationSeconds));
   for (const Bytes& d : client.take_output()) {
     EXPECT_EQ(gw.from_client(peer, d), Verdict::kDropExpiredCookie);
@@ -432,8 +434,7 @@ TEST(SessionEngineCookies, TwoRotationsLaterTheCookieIsExpiredAndNoSslObjectIsMa
 Bytes second_client_hello(Gateway& gw, const Peer& peer) {
   OpenSslDtlsClient client;
   client.start();
-  for (const Bytes& d : client.take_output()) gw.from_client(peer, d);
-  for (const Bytes& d : gw.to_client(peer)) client.receive(d);
+  hvr_round_trip(gw, client, peer);
   std::vector<Bytes> out = client.take_output();
   EXPECT_EQ(out.size(), 1u);
   return out.empty() ? Bytes{} : out.front();
