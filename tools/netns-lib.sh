@@ -1,6 +1,7 @@
-# Sourced by tests/eal/netns_e2e_test.sh and tools/demo: two network namespaces joined by a
-# veth, dtlsgate on the server end (net_af_packet), kernel clients on the other.
+# Sourced by the namespace tests (tests/eal/*.sh) and tools/demo: two network namespaces
+# joined by a veth, dtlsgate on the server end (net_af_packet), kernel clients on the other.
 #
+#   dg_test_begin ...    a test's root check, tool checks, work directory and cleanup trap
 #   dg_netns_up NAME     creates ${NAME}-srv / ${NAME}-cli and the veth; sets DG_* variables
 #   dg_spawn VAR CMD...  runs CMD in the background, records its PID for dg_netns_down
 #   dg_netns_down        kills the recorded PIDs (only those), deletes both namespaces
@@ -33,6 +34,32 @@ dg_require_root() {
     return 1
   fi
   ip netns del dgprobe$$
+}
+
+# A namespace test's start, at its top level: root, namespaces and the TOOLs are there (else
+# exit 77, skipped, with the reason), $work is a fresh directory, failed=0, and on exit
+# everything is cleaned up: the recorded PIDs and namespaces (dg_netns_down), $work and the EAL
+# runtime directories of the PREFIXes.
+#   dg_test_begin "PREFIX..." [TOOL...]
+dg_test_begin() {
+  DG_TEST_PREFIXES=$1
+  shift
+  dg_require_root || exit 77
+  local tool
+  for tool in "$@"; do
+    command -v "$tool" >/dev/null || { echo "SKIP: needs $tool"; exit 77; }
+  done
+  work=$(mktemp -d)
+  failed=0
+  trap dg_test_cleanup EXIT
+  trap 'exit 130' INT TERM
+}
+
+dg_test_cleanup() {
+  dg_netns_down
+  rm -rf "$work"
+  local p
+  for p in $DG_TEST_PREFIXES; do rm -rf "/var/run/dpdk/$p"; done
 }
 
 dg_netns_up() {

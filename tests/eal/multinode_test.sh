@@ -17,7 +17,6 @@ DG_TOOLS=$(cd "$here/../../tools" && pwd)
 dtlsgate=$(realpath "$1")
 source "$DG_TOOLS/netns-lib.sh"
 
-dg_require_root || exit 77
 # Each node moves to a new epoch in its once-a-second control loop: up to 1 s after the
 # boundary. The waits below allow for that lag on both nodes.
 rotation=4
@@ -31,15 +30,7 @@ if_ca=dgmca$$  # client's end towards A
 if_b=dgmb$$
 if_cb=dgmcb$$
 vip=10.79.0.2  # the address both nodes answer for
-work=$(mktemp -d)
-cleanup() {
-  dg_netns_down
-  rm -rf "$work" "/var/run/dpdk/$prefix_a" "/var/run/dpdk/$prefix_b"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-failed=0
+dg_test_begin "$prefix_a $prefix_b"
 
 for ns in "$ns_a" "$ns_b" "$ns_c"; do
   ip netns add "$ns" && DG_NETNS+=("$ns")

@@ -18,21 +18,8 @@ DG_TOOLS=$(cd "$here/../../tools" && pwd)
 dtlsgate=$(realpath "$1")
 source "$DG_TOOLS/netns-lib.sh"
 
-dg_require_root || exit 77
-for tool in openssl gnutls-cli; do
-  command -v "$tool" >/dev/null || { echo "SKIP: needs $tool"; exit 77; }
-done
-
 prefix=dge2e$$
-work=$(mktemp -d)
-cleanup() {
-  dg_netns_down
-  rm -rf "$work" "/var/run/dpdk/$prefix"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-failed=0
+dg_test_begin "$prefix" openssl gnutls-cli
 
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=dtlsgate \
   -keyout "$work/key.pem" -out "$work/cert.pem" 2>/dev/null ||

@@ -34,21 +34,8 @@ rss_growth_mb=${SOAK_RSS_GROWTH_MB:-64}
 rate=${SOAK_RATE:-150000}
 mix=${SOAK_MIX:-hello=40,forged=20,garbage=15,nondtls=10,replay_other=10,replay_same=5}
 
-dg_require_root || exit 77
-for tool in openssl gnutls-cli; do
-  command -v "$tool" >/dev/null || { echo "SKIP: needs $tool"; exit 77; }
-done
-
 prefix=dgsoak$$
-work=$(mktemp -d)
-cleanup() {
-  dg_netns_down
-  rm -rf "$work" "/var/run/dpdk/$prefix"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-failed=0
+dg_test_begin "$prefix" openssl gnutls-cli
 
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
   -subj /CN=dtlsgate-soak -keyout "$work/key.pem" -out "$work/cert.pem" 2>/dev/null
