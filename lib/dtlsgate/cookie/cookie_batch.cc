@@ -4,7 +4,7 @@
 
 namespace dtlsgate {
 
-bool CookieBatch::mint(const CookieInput& in, uint8_t* out) {
+bool CookieBatch::mint(const CookieWireInput& in, uint8_t* out) {
   if (jobs_ == kMaxJobs) return false;
   const std::size_t j = jobs_++;
   Job& job = job_[j];
@@ -16,7 +16,7 @@ bool CookieBatch::mint(const CookieInput& in, uint8_t* out) {
   return true;
 }
 
-int CookieBatch::verify(const CookieInput& in, const uint8_t* cookie, std::size_t cookie_len) {
+int CookieBatch::verify(const CookieWireInput& in, const uint8_t* cookie, std::size_t cookie_len) {
   if (checks_used_ == kMaxBurst) return -1;
   const int handle = static_cast<int>(checks_used_++);
   CookieCheck& check = checks_[static_cast<std::size_t>(handle)];

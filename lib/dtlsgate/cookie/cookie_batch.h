@@ -23,11 +23,15 @@ class CookieBatch {
   explicit CookieBatch(const CookieKeySet& keys) : keys_(keys) {}  // NOLINT(*-member-init)
 
   // Queues a mint; kCookieLen bytes are written to out by run(). Returns false when full.
-  bool mint(const CookieInput& in, uint8_t* out);
+  bool mint(const CookieWireInput& in, uint8_t* out);
+  bool mint(const CookieInput& in, uint8_t* out) { return mint(CookieWireFields(in).wire(), out); }
 
   // Queues a verification; returns a handle for result(), or -1 when full. A cookie of the
   // wrong length or an unknown key id is decided at once (no MAC), like verify_cookie.
-  int verify(const CookieInput& in, const uint8_t* cookie, std::size_t cookie_len);
+  int verify(const CookieWireInput& in, const uint8_t* cookie, std::size_t cookie_len);
+  int verify(const CookieInput& in, const uint8_t* cookie, std::size_t cookie_len) {
+    return verify(CookieWireFields(in).wire(), cookie, cookie_len);
+  }
 
   void run();
 

@@ -97,6 +97,7 @@ bool parse_client_hello(const uint8_t* p, uint16_t len, ClientHelloView* h, Verd
   auto left = [&] { return static_cast<std::size_t>(end - at); };
   if (left() < 2 + kRandomLen + 1) return fail(drop, Verdict::kDropMalformedHello);
   h->client_version = load_be16(at);
+  h->body = static_cast<uint16_t>(at - p);
   if (at[0] != kDtlsMajorVersion) return fail(drop, Verdict::kDropBadVersion);
   at += 2;
   h->random = static_cast<uint16_t>(at - p);

@@ -25,6 +25,7 @@ struct ClientHelloView {
   uint16_t record_version = 0;
   uint16_t message_seq = 0;
   uint16_t client_version = 0;
+  uint16_t body = 0;        // the ClientHello body, client_version its first 2 bytes
   uint16_t random = 0;      // 32 bytes
   uint16_t session_id = 0;  // session_id_len bytes
   uint8_t session_id_len = 0;
