@@ -1,6 +1,7 @@
 #include "dtlsgate/classifier.h"
 
 #include <algorithm>
+#include <cassert>
 #include <cstring>
 
 #include "dtlsgate/bytes.h"
@@ -148,14 +149,13 @@ Verdict Classifier::classify(const CookieKeySet& keys, FrameRef& frame, PassInfo
     return true;
   }
 
-  // Reflection guard: the reply must fit where the request was, and the HVR record must not
-  // be longer than the ClientHello record.
-  const uint16_t ip_header_len = view.kind == L3Kind::kIpv4 ? 20 : 40;
-  const uint32_t reply_len = view.l3 + ip_header_len + kUdpHeaderLen + kHvrLen;
-  if (reply_len > frame.len || kHvrLen > hello.record_len) {
-    *verdict = Verdict::kDropReplyTooLarge;
-    return false;
-  }
+  // Reflection guard: the HVR record is never longer than the ClientHello record, whatever
+  // the hello (checked at compile time, no branch). That also makes the reply fit where the
+  // request was: the request's IP header is at least as long as the reply's (IPv4 options are
+  // not echoed, IPv6 extension headers were refused) and its UDP payload holds the record.
+  static_assert(kHvrLen <= kMinClientHelloRecordLen);
+  assert(kHvrLen <= hello.record_len);
+  assert(view.l3 + (ipv6 ? 40U : 20U) + kUdpHeaderLen + kHvrLen <= frame.len);
   if (limiter_ != nullptr && !limiter_->allow(source_endpoint(data, view))) {
     *verdict = Verdict::kDropRateLimited;
     return false;

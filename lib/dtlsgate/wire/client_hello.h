@@ -19,6 +19,10 @@ inline constexpr uint16_t kDtlsHandshakeHeaderLen = 12;
 inline constexpr uint8_t kContentTypeHandshake = 22;
 inline constexpr uint8_t kHandshakeClientHello = 1;
 inline constexpr uint8_t kHandshakeHelloVerifyRequest = 3;
+// The shortest ClientHello record parse_client_hello accepts: headers, client_version, random,
+// empty session_id and cookie, one cipher suite, one compression method, no extensions.
+inline constexpr uint16_t kMinClientHelloRecordLen =
+    kDtlsRecordHeaderLen + kDtlsHandshakeHeaderLen + 2 + 32 + 1 + 1 + 2 + 2 + 1 + 1;
 
 // Offsets are relative to the start of the UDP payload.
 struct ClientHelloView {
