@@ -397,7 +397,7 @@ std::vector<MalformedCase> malformed_cases() {
   cases.push_back({"address we do not answer for", Verdict::kDropNotForUs,
                    test::build_udp_frame(other_addr, test::client_hello_record(hello))});
   Bytes bad_sum = good;
-  bad_sum.back() ^= 0x01;
+  bad_sum[payload + 20] ^= 0x01;  // inside the random: the checksum no longer matches
   cases.push_back({"UDP checksum off by one bit", Verdict::kDropBadUdpChecksum, bad_sum});
   Bytes epoch = good;
   epoch[payload + 4] = 1;

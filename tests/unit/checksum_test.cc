@@ -80,7 +80,7 @@ TEST(Checksum, FoldTakesTheEndAroundCarryAtEveryWidth) {
       {0x1fffe, 0xffff},
       {0xffffffff, 0xffff},
       {0x100000000, 1},
-      {0x1ffffffff, 1},  // 33 bits, the most checksum_add returns: 0x1 + 0xffffffff -> 1
+      {0x1ffffffff, 1},  // 33 bits: 0x1 + 0xffffffff -> 1
       {0xffffffffffffffff, 0xffff},
       {0x0001000200030004, 10},
   };
