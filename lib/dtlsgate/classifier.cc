@@ -56,12 +56,12 @@ bool Classifier::is_our_port(uint16_t port) const {
 
 // A frame whose verdict waits for its MAC. No member initializers besides the view's: 32 of
 // these live on the stack per burst; every field is written before it is read (check and
-// message_seq on queueing, record_seq on minting, cookie by CookieBatch::run).
+// message_seq on queueing, cookie by CookieBatch::run). The HVR's record sequence number is
+// not kept here: the frame still holds it when the reply is written.
 struct Classifier::Pending {  // NOLINT(cppcoreguidelines-pro-type-member-init)
   FrameView view;
   int check;                   // NOLINT(cppcoreguidelines-pro-type-member-init): mint: -1
   uint16_t message_seq;        // NOLINT(cppcoreguidelines-pro-type-member-init)
-  uint8_t record_seq[6];       // NOLINT(cppcoreguidelines-pro-type-member-init)
   uint8_t cookie[kCookieLen];  // NOLINT(cppcoreguidelines-pro-type-member-init)
 };
 
@@ -161,7 +161,6 @@ Verdict Classifier::classify(const CookieKeySet& keys, FrameRef& frame, PassInfo
     return false;
   }
   pending->check = -1;
-  std::memcpy(pending->record_seq, payload + 5, 6);
   batch.mint(input, pending->cookie);
   return true;
 }
@@ -181,8 +180,7 @@ Verdict Classifier::finish(FrameRef& frame, const Pending& pending,
         return Verdict::kDropBadCookie;
     }
   }
-  frame.len =
-      write_hvr_reply(frame.data, pending.view, pending.record_seq, pending.cookie, config_.mac);
+  frame.len = write_hvr_reply(frame.data, pending.view, pending.cookie, config_.mac);
   return Verdict::kReplyHvr;
 }
 

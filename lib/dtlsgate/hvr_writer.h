@@ -32,12 +32,14 @@ UdpReply begin_udp_reply(uint8_t* frame, const FrameView& view, uint16_t payload
                          const std::array<uint8_t, 6>& our_mac);
 void finish_udp_reply(uint8_t* frame, const FrameView& view, const UdpReply& reply);
 
-// The whole HVR reply over a cookie-less ClientHello frame (parsed as `view`): headers swapped
-// and rewritten, the HVR record with the kCookieLen-byte cookie, both checksums. Lengths are
-// compile-time constants here, so the checksums unroll into straight-line add-with-carry code
-// (~60 instructions for everything but the MACs). Returns the reply frame length.
-uint16_t write_hvr_reply(uint8_t* frame, const FrameView& view, const uint8_t record_seq[6],
-                         const uint8_t cookie[kCookieLen], const std::array<uint8_t, 6>& our_mac);
+// The whole HVR reply over a cookie-less ClientHello frame (parsed as `view`, its UDP payload
+// the ClientHello record): headers swapped and rewritten, the HVR record with the hello's
+// record sequence number (read from the frame before anything is written) and the
+// kCookieLen-byte cookie, both checksums. Lengths are compile-time constants here, so the
+// checksums unroll into straight-line code (~60 instructions for everything but the MACs).
+// Returns the reply frame length.
+uint16_t write_hvr_reply(uint8_t* frame, const FrameView& view, const uint8_t cookie[kCookieLen],
+                         const std::array<uint8_t, 6>& our_mac);
 
 // ARP request for one of our addresses -> ARP reply, in place (same length).
 void write_arp_reply(uint8_t* frame, const FrameView& view, const std::array<uint8_t, 6>& mac);

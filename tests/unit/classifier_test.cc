@@ -1168,6 +1168,18 @@ INSTANTIATE_TEST_SUITE_P(
                     set_be16(f, 16, static_cast<uint16_t>(load_be16(&f[16]) + 4));
                   };
                 }},
+        // The reply's record starts 4 bytes before the request's: the sequence number must
+        // be read before the reply overwrites it.
+        HvrCase{"ipv4_with_options_record_seq_echoed",
+                [](Recipe& r) {
+                  r.record_seq = 0x0000a1b2c3d4e5f6;
+                  r.edit_frame = [](Bytes& f) {
+                    const Bytes nops{0x01, 0x01, 0x01, 0x00};
+                    f.insert(f.begin() + 34, nops.begin(), nops.end());
+                    f[14] = 0x46;
+                    set_be16(f, 16, static_cast<uint16_t>(load_be16(&f[16]) + 4));
+                  };
+                }},
         HvrCase{"ethernet_trailer",
                 [](Recipe& r) { r.edit_frame = [](Bytes& f) { f.resize(f.size() + 6, 0xee); }; }}),
     [](const testing::TestParamInfo<HvrCase>& info) { return info.param.name; });
