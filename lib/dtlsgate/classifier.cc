@@ -118,10 +118,12 @@ Verdict Classifier::classify(const CookieKeySet& keys, FrameRef& frame, PassInfo
   }
   if (!parse_udp(data, &view, verdict, frame.rx_checksums)) return false;
 
-  // A session the slow path owns gets every datagram, whatever it holds. The endpoints are
-  // built only when there are sessions to look up.
-  if (flows_ != nullptr && flows_->size() != 0 &&
-      flows_->contains(source_endpoint(data, view), destination_endpoint(data, view))) {
+  // A session the slow path owns gets every datagram, whatever it holds. Looked up, and the
+  // cookie input built, from the headers as they are: no Endpoints (those only for the pass
+  // info and the rate limiter).
+  // (size() first: inline, so a table without sessions costs no call.)
+  const WireFlow flow = wire_flow(data, view);
+  if (flows_ != nullptr && flows_->size() != 0 && flows_->contains(flow)) {
     fill_pass(pass, data, view);
     *verdict = Verdict::kPassFlow;
     return false;
@@ -131,12 +133,7 @@ Verdict Classifier::classify(const CookieKeySet& keys, FrameRef& frame, PassInfo
   ClientHelloView hello;
   if (!parse_client_hello(payload, view.payload_len, &hello, verdict)) return false;
 
-  // The cookie's fields where they lie: the IP header's source and destination addresses and
-  // the UDP header's ports are already client-then-server, big-endian.
-  const bool ipv6 = view.kind == L3Kind::kIpv6;
-  const CookieWireInput input{.ipv6 = ipv6,
-                              .addresses = ip + (ipv6 ? 8 : 12),
-                              .ports = data + view.l4,
+  const CookieWireInput input{.flow = flow,
                               .client_version = payload + hello.body,
                               .random = payload + hello.random,
                               .session_id = payload + hello.session_id,
@@ -155,7 +152,7 @@ Verdict Classifier::classify(const CookieKeySet& keys, FrameRef& frame, PassInfo
   // not echoed, IPv6 extension headers were refused) and its UDP payload holds the record.
   static_assert(kHvrLen <= kMinClientHelloRecordLen);
   assert(kHvrLen <= hello.record_len);
-  assert(view.l3 + (ipv6 ? 40U : 20U) + kUdpHeaderLen + kHvrLen <= frame.len);
+  assert(view.l3 + (flow.ipv6 ? 40U : 20U) + kUdpHeaderLen + kHvrLen <= frame.len);
   if (limiter_ != nullptr && !limiter_->allow(source_endpoint(data, view))) {
     *verdict = Verdict::kDropRateLimited;
     return false;

@@ -39,4 +39,13 @@ struct FlowKey {
   bool operator==(const FlowKey&) const = default;
 };
 
+// The same 5-tuple where it lies in a datagram, network byte order: the IP header's source and
+// destination addresses side by side, the UDP header's source and destination ports side by
+// side. What the fast path has without building two Endpoints (~25 instructions each way).
+struct WireFlow {
+  bool ipv6 = false;
+  const uint8_t* addresses = nullptr;  // client then server: 8 or 32 bytes
+  const uint8_t* ports = nullptr;      // client then server port: 4 bytes
+};
+
 }  // namespace dtlsgate

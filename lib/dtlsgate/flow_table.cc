@@ -4,6 +4,7 @@
 #include <bit>
 #include <cstring>
 
+#include "dtlsgate/bytes.h"
 #include "dtlsgate/hash.h"
 
 namespace dtlsgate {
@@ -13,7 +14,7 @@ namespace {
 // reader must not race on non-atomic memory). The last word carries a tag bit that is never
 // zero for a live key; 0 marks an empty slot.
 constexpr int kWords = 5;
-using PackedKey = std::array<uint64_t, kWords>;
+using PackedKey = std::array<uint64_t, kWords>;  // flow_table.h spells it out for contains_packed
 constexpr uint64_t kEmpty = 0;
 constexpr uint64_t kLiveTag = uint64_t{1} << 63;
 
@@ -33,6 +34,23 @@ PackedKey pack(const Endpoint& client, const Endpoint& server) {
 
 PackedKey pack(const FlowKey& k) {
   return pack(k.client, k.server);
+}
+
+// The same words from the headers: an IPv4 address is the low 4 bytes of its first word (the
+// rest of an Endpoint's address is zero), ports in host order as in an Endpoint.
+PackedKey pack(const WireFlow& f) {
+  constexpr auto kFamily4 = static_cast<uint64_t>(AddressFamily::kIpv4);
+  constexpr auto kFamily6 = static_cast<uint64_t>(AddressFamily::kIpv6);
+  const uint64_t ports = uint64_t{load_be16(f.ports)} << 16 | load_be16(f.ports + 2);
+  if (f.ipv6) {
+    uint64_t w[4];
+    std::memcpy(w, f.addresses, 32);
+    return {w[0], w[1], w[2], w[3], kLiveTag | kFamily6 << 40 | kFamily6 << 32 | ports};
+  }
+  uint32_t client, server;
+  std::memcpy(&client, f.addresses, 4);
+  std::memcpy(&server, f.addresses + 4, 4);
+  return {client, 0, server, 0, kLiveTag | kFamily4 << 40 | kFamily4 << 32 | ports};
 }
 
 // Keyed per process so nobody can precompute colliding 5-tuples.
@@ -67,7 +85,15 @@ bool FlowTable::contains(const FlowKey& key) const {
 
 bool FlowTable::contains(const Endpoint& client, const Endpoint& server) const {
   if (size_.load(std::memory_order_relaxed) == 0) return false;  // the flood's common case
-  const PackedKey want = pack(client, server);
+  return contains_packed(pack(client, server));
+}
+
+bool FlowTable::contains(const WireFlow& flow) const {
+  if (size_.load(std::memory_order_relaxed) == 0) return false;
+  return contains_packed(pack(flow));
+}
+
+bool FlowTable::contains_packed(const PackedKey& want) const {
   std::size_t i = hash_packed(want) & mask_;
   for (std::size_t probes = 0; probes <= mask_; ++probes, i = (i + 1) & mask_) {
     const Slot& s = slots_[i];

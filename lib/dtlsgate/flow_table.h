@@ -9,6 +9,7 @@
 // probe however many sessions came and went.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -32,6 +33,8 @@ class FlowTable {
   // Any thread, lock-free. ~10 ns on a miss in an empty neighbourhood.
   bool contains(const FlowKey& key) const;
   bool contains(const Endpoint& client, const Endpoint& server) const;  // no FlowKey copy
+  // The 5-tuple read from the datagram's headers: no Endpoints built (the fast path's lookup).
+  bool contains(const WireFlow& flow) const;
 
   // Slow-path threads. insert returns false when the key is present or the table is full.
   bool insert(const FlowKey& key);
@@ -45,6 +48,8 @@ class FlowTable {
 
  private:
   struct Slot;
+  // A key packed into five 64-bit words (flow_table.cc says how).
+  bool contains_packed(const std::array<uint64_t, 5>& want) const;
   std::unique_ptr<Slot[]> slots_;
   std::size_t mask_;
   std::atomic<std::size_t> size_{0};

@@ -329,13 +329,12 @@ Bytes encode_from_headers(const Hello& h, uint8_t key_id) {
                      0xcc};
   const Bytes version = {static_cast<uint8_t>(h.client_version >> 8),
                          static_cast<uint8_t>(h.client_version)};
-  const CookieWireInput wire{.ipv6 = ipv6,
-                             .addresses = ip.data() + source_at,
-                             .ports = udp.data(),
-                             .client_version = version.data(),
-                             .random = h.random.data(),
-                             .session_id = h.session_id.data(),
-                             .session_id_len = h.session_id_len};
+  const CookieWireInput wire{
+      .flow = WireFlow{.ipv6 = ipv6, .addresses = ip.data() + source_at, .ports = udp.data()},
+      .client_version = version.data(),
+      .random = h.random.data(),
+      .session_id = h.session_id.data(),
+      .session_id_len = h.session_id_len};
   uint8_t out[kMaxCookieInputLen];
   return Bytes(out, out + encode_cookie_input(wire, key_id, out));
 }

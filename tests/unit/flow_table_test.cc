@@ -6,6 +6,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <cstring>
 #include <thread>
 #include <vector>
 
@@ -73,6 +74,47 @@ TEST(FlowTable, EveryFieldOfTheKeyCounts) {
     EXPECT_FALSE(t.contains(k));
   }
   EXPECT_TRUE(t.contains(base));
+}
+
+// The fast path looks a datagram up by its headers (WireFlow): the same key as the Endpoint
+// form, field for field, in both families.
+struct HeaderBytes {
+  uint8_t addresses[32] = {};
+  uint8_t ports[4] = {};
+  WireFlow flow;
+  explicit HeaderBytes(const FlowKey& k) {
+    const bool v6 = k.client.family == AddressFamily::kIpv6;
+    const std::size_t len = v6 ? 16 : 4;
+    std::memcpy(addresses, k.client.addr.data(), len);
+    std::memcpy(addresses + len, k.server.addr.data(), len);
+    ports[0] = static_cast<uint8_t>(k.client.port >> 8);
+    ports[1] = static_cast<uint8_t>(k.client.port);
+    ports[2] = static_cast<uint8_t>(k.server.port >> 8);
+    ports[3] = static_cast<uint8_t>(k.server.port);
+    flow = WireFlow{.ipv6 = v6, .addresses = addresses, .ports = ports};
+  }
+};
+
+TEST(FlowTable, HeadersFindTheSameKeysAsEndpoints) {
+  for (bool v6 : {false, true}) {
+    SCOPED_TRACE(v6 ? "IPv6" : "IPv4");
+    FlowTable t(256);
+    for (uint32_t n = 0; n < 100; n += 2) ASSERT_TRUE(t.insert(key(n, v6)));
+    for (uint32_t n = 0; n < 100; ++n) {
+      const HeaderBytes h(key(n, v6));
+      EXPECT_EQ(t.contains(h.flow), n % 2 == 0) << "key " << n;
+    }
+    FlowKey high_ports = key(1, v6);  // ports >= 32768: no sign from a 16-bit shift
+    high_ports.client.port = 50123;
+    high_ports.server.port = 65535;
+    ASSERT_TRUE(t.insert(high_ports));
+    EXPECT_TRUE(t.contains(HeaderBytes(high_ports).flow));
+    FlowKey swapped = key(0, v6);  // the reply direction is another flow
+    std::swap(swapped.client, swapped.server);
+    EXPECT_FALSE(t.contains(HeaderBytes(swapped).flow));
+  }
+  FlowTable empty(16);
+  EXPECT_FALSE(empty.contains(HeaderBytes(key(1)).flow));
 }
 
 TEST(FlowTable, CapacityIsRoundedUpToAPowerOfTwo) {

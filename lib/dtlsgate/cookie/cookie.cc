@@ -37,9 +37,7 @@ CookieWireFields::CookieWireFields(const CookieInput& in) {
   store_be16(ports_, in.client.port);
   store_be16(ports_ + 2, in.server.port);
   store_be16(client_version_, in.client_version);
-  wire_ = CookieWireInput{.ipv6 = ipv6,
-                          .addresses = addresses_,
-                          .ports = ports_,
+  wire_ = CookieWireInput{.flow = WireFlow{.ipv6 = ipv6, .addresses = addresses_, .ports = ports_},
                           .client_version = client_version_,
                           .random = in.random,
                           .session_id = in.session_id,
@@ -59,7 +57,7 @@ std::size_t encode_cookie_input(const CookieWireInput& in, uint8_t key_id,
   assert(in.session_id_len <= kMaxSessionIdLen);
   const auto session_id_len =
       static_cast<uint8_t>(std::min<std::size_t>(in.session_id_len, kMaxSessionIdLen));
-  const std::size_t addresses_len = in.ipv6 ? 2 * kIpv6AddrLen : 2 * kIpv4AddrLen;
+  const std::size_t addresses_len = in.flow.ipv6 ? 2 * kIpv6AddrLen : 2 * kIpv4AddrLen;
 
   // Every field read into a register first, then written with a few wide stores: stores
   // through out may alias `in` for the compiler, which would reload each field after each one
@@ -68,22 +66,22 @@ std::size_t encode_cookie_input(const CookieWireInput& in, uint8_t key_id,
   uint16_t client_version;
   uint32_t ports;
   std::memcpy(&client_version, in.client_version, 2);
-  std::memcpy(&ports, in.ports, 4);
+  std::memcpy(&ports, in.flow.ports, 4);
   uint8_t addresses[2 * kIpv6AddrLen];
-  if (in.ipv6) {
-    std::memcpy(addresses, in.addresses, 2 * kIpv6AddrLen);
+  if (in.flow.ipv6) {
+    std::memcpy(addresses, in.flow.addresses, 2 * kIpv6AddrLen);
   } else {
-    std::memcpy(addresses, in.addresses, 2 * kIpv4AddrLen);
+    std::memcpy(addresses, in.flow.addresses, 2 * kIpv4AddrLen);
   }
   uint8_t random[kRandomLen];
   std::memcpy(random, in.random, kRandomLen);
 
   out[0] = key_id;
-  out[1] = static_cast<uint8_t>((in.ipv6 ? kFamilyIpv6Bit : 0) | session_id_len);
+  out[1] = static_cast<uint8_t>((in.flow.ipv6 ? kFamilyIpv6Bit : 0) | session_id_len);
   std::memcpy(out + 2, &client_version, 2);
   std::memcpy(out + 4, &ports, 4);
   uint8_t* p = out + 8;
-  if (in.ipv6) {
+  if (in.flow.ipv6) {
     std::memcpy(p, addresses, 2 * kIpv6AddrLen);
   } else {
     std::memcpy(p, addresses, 2 * kIpv4AddrLen);
@@ -92,7 +90,7 @@ std::size_t encode_cookie_input(const CookieWireInput& in, uint8_t key_id,
   std::memcpy(p, random, kRandomLen);
   p += kRandomLen;
   const auto used = static_cast<std::size_t>(p - out);
-  if (session_id_len == 0 && !in.ipv6) return used;  // 48 bytes: three whole blocks
+  if (session_id_len == 0 && !in.flow.ipv6) return used;  // 48 bytes: three whole blocks
   // Zero padding to a whole block: CMAC then never pads (no copy of the last block); the
   // header's session_id length makes the padded encoding as unambiguous as the bare one.
   const std::size_t len = (used + session_id_len + kBlock - 1) / kBlock * kBlock;

@@ -46,11 +46,9 @@ struct CookieInput {
 // The same fields as they lie in the datagram, network byte order, pointing into it: what the
 // classifier hands over without building the two Endpoints (~40 instructions per HVR,
 // tools/callgrind-ipp). The addresses and the ports sit side by side on the wire in the order
-// the encoding wants them.
+// the encoding wants them (WireFlow).
 struct CookieWireInput {
-  bool ipv6 = false;
-  const uint8_t* addresses = nullptr;       // client then server: 8 or 32 bytes (IP header)
-  const uint8_t* ports = nullptr;           // client then server port: 4 bytes (UDP header)
+  WireFlow flow;
   const uint8_t* client_version = nullptr;  // 2 bytes
   const uint8_t* random = nullptr;          // 32 bytes
   const uint8_t* session_id = nullptr;

@@ -65,4 +65,11 @@ bool parse_udp(const uint8_t* frame, FrameView* view, Verdict* drop, RxChecksums
 Endpoint source_endpoint(const uint8_t* frame, const FrameView& view);
 Endpoint destination_endpoint(const uint8_t* frame, const FrameView& view);
 
+// The same 5-tuple as pointers into the headers (source = client, destination = server).
+inline WireFlow wire_flow(const uint8_t* frame, const FrameView& view) {
+  const bool ipv6 = view.kind == L3Kind::kIpv6;
+  return WireFlow{
+      .ipv6 = ipv6, .addresses = frame + view.l3 + (ipv6 ? 8 : 12), .ports = frame + view.l4};
+}
+
 }  // namespace dtlsgate
