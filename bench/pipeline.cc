@@ -1,6 +1,7 @@
 // dtlsgate-pipeline: the worker's classification pipeline on one core, without EAL: the real
-// Classifier (with an empty flow table, as a worker has before sessions exist) over bursts of
-// 32 real frames, crafted by the same code as dtlsgate-flood (tools/flood/frame_crafter.h).
+// Classifier (with an empty flow table, as a worker has before sessions exist, or --sessions N
+// established ones the flood's sources never match) over bursts of 32 real frames, crafted by
+// the same code as dtlsgate-flood (tools/flood/frame_crafter.h).
 //
 // What a figure means: the saturated throughput of classify_burst alone (parse, cookie MACs,
 // HVR rewrite, verdict counters). Frames sit in mbuf-sized slots and are restored outside the
@@ -41,8 +42,9 @@ struct Options {
   double seconds = 1.0;
   unsigned repeats = 3;
   std::size_t frames = 2048;
-  uint64_t packets = 0;  // > 0: classify exactly this many (rounded up to a burst), no timing
-  RxChecksums rx;        // --rx-checksums nic: frames arrive marked as a NIC with offload marks
+  uint64_t packets = 0;      // > 0: classify exactly this many (rounded up to a burst), no timing
+  RxChecksums rx;            // --rx-checksums nic: frames arrive marked as a NIC with offload marks
+  std::size_t sessions = 0;  // established sessions in the flow table (every datagram looks)
 };
 
 // Named in callgrind's --toggle-collect: everything the worker spends on a burst, nothing else.
@@ -157,14 +159,16 @@ int main(int argc, char** argv) {
     if (name == "--help" || name == "-h") {
       std::printf(
           "usage: dtlsgate-pipeline [--mix PRESET|SPEC]... [--seconds S] [--repeats R] "
-          "[--frames N] [--packets N] [--rx-checksums software|nic]\n"
+          "[--frames N] [--packets N] [--rx-checksums software|nic] [--sessions N]\n"
           "Saturated classify_burst throughput on one core over flood-crafted frames.\n"
           "Presets: hvr-only verify-only drop-only attack (default: all four).\n"
           "--packets N classifies exactly N frames once (for callgrind --toggle-collect="
           "'*classify_one_burst*').\n"
           "--rx-checksums nic marks frames as a NIC with RX checksum offload does (IPv4 header "
           "and\n"
-          "UDP checksum GOOD), so the software sums are skipped; default: software.\n");
+          "UDP checksum GOOD), so the software sums are skipped; default: software.\n"
+          "--sessions N puts N established sessions (clients in 172.16.0.0/12, never a flood\n"
+          "source) in the flow table, so every datagram's lookup probes it; default: 0.\n");
       return 0;
     }
     if (i + 1 >= argc) return usage_error(name + " needs a value (see --help)");
@@ -198,6 +202,11 @@ int main(int argc, char** argv) {
         return usage_error("--rx-checksums: software or nic");
       }
       o.rx = value == "nic" ? RxChecksums{true, true} : RxChecksums{};
+    } else if (name == "--sessions") {
+      o.sessions = std::strtoul(value.c_str(), &end, 10);
+      if (*end != '\0' || value.empty() || o.sessions > 32768) {
+        return usage_error("--sessions: 0-32768");
+      }
     } else {
       return usage_error("unknown option '" + name + "' (see --help)");
     }
@@ -226,12 +235,17 @@ int main(int argc, char** argv) {
   config.ports = {4433};
   config.mac = target.dst_mac;
   FlowTable flows(1 << 16);
+  for (std::size_t i = 0; i < o.sessions; ++i) {
+    const uint8_t client[4] = {172, static_cast<uint8_t>(16 + (i >> 16 & 15)),
+                               static_cast<uint8_t>(i >> 8), static_cast<uint8_t>(i)};
+    flows.insert(FlowKey{Endpoint::ipv4(client, static_cast<uint16_t>(40000 + i % 20000)), server});
+  }
   const Classifier classifier(config, &flows);
   const CookieKeySet& keys = *keyring.snapshot();
 
-  std::printf("client_hello_bytes=%zu\nframe_bytes=%zu\nburst=%zu\nrx_checksums=%s\n", hello.size(),
-              crafter.frame_template(Kind::kHvr, AddressFamily::kIpv4).bytes.size(), kBurst,
-              o.rx.l4_good ? "nic" : "software");
+  std::printf("client_hello_bytes=%zu\nframe_bytes=%zu\nburst=%zu\nrx_checksums=%s\nsessions=%zu\n",
+              hello.size(), crafter.frame_template(Kind::kHvr, AddressFamily::kIpv4).bytes.size(),
+              kBurst, o.rx.l4_good ? "nic" : "software", flows.size());
   for (const std::string& mix_text : o.mixes) {
     Mix mix;
     if (!parse_mix(mix_text, &mix, &error)) return usage_error(error);
