@@ -55,7 +55,7 @@ PackedKey pack(const WireFlow& f) {
 
 // Keyed per process so nobody can precompute colliding 5-tuples.
 struct HashKeys {
-  std::array<uint64_t, 6> k;
+  std::array<uint64_t, 6> k{};
   HashKeys() {
     for (uint64_t& w : k) w = random_hash_seed();
   }
