@@ -24,16 +24,12 @@ uint64_t word_at(const std::array<uint8_t, 16>& a, int i) {
   return w;
 }
 
-PackedKey pack(const Endpoint& client, const Endpoint& server) {
-  return {word_at(client.addr, 0), word_at(client.addr, 1), word_at(server.addr, 0),
-          word_at(server.addr, 1),
-          kLiveTag | static_cast<uint64_t>(client.family) << 40 |
-              static_cast<uint64_t>(server.family) << 32 |
-              static_cast<uint64_t>(client.port) << 16 | server.port};
-}
-
 PackedKey pack(const FlowKey& k) {
-  return pack(k.client, k.server);
+  return {word_at(k.client.addr, 0), word_at(k.client.addr, 1), word_at(k.server.addr, 0),
+          word_at(k.server.addr, 1),
+          kLiveTag | static_cast<uint64_t>(k.client.family) << 40 |
+              static_cast<uint64_t>(k.server.family) << 32 |
+              static_cast<uint64_t>(k.client.port) << 16 | k.server.port};
 }
 
 // The same words from the headers: an IPv4 address is the low 4 bytes of its first word (the
@@ -98,12 +94,8 @@ FlowTable::FlowTable(std::size_t capacity)
 FlowTable::~FlowTable() = default;
 
 bool FlowTable::contains(const FlowKey& key) const {
-  return contains(key.client, key.server);
-}
-
-bool FlowTable::contains(const Endpoint& client, const Endpoint& server) const {
   if (size_.load(std::memory_order_relaxed) == 0) return false;  // the flood's common case
-  return contains_packed(pack(client, server));
+  return contains_packed(pack(key));
 }
 
 bool FlowTable::contains(const WireFlow& flow) const {

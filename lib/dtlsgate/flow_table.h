@@ -32,7 +32,6 @@ class FlowTable {
 
   // Any thread, lock-free. ~10 ns on a miss in an empty neighbourhood.
   bool contains(const FlowKey& key) const;
-  bool contains(const Endpoint& client, const Endpoint& server) const;  // no FlowKey copy
   // The 5-tuple read from the datagram's headers: no Endpoints built (the fast path's lookup).
   bool contains(const WireFlow& flow) const;
 
