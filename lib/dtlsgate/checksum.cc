@@ -46,14 +46,14 @@ uint16_t udp_checksum_ipv6(const uint8_t src[16], const uint8_t dst[16], const u
 
 bool udp_checksum_valid_ipv4(const uint8_t src[4], const uint8_t dst[4], const uint8_t* udp,
                              std::size_t udp_len) {
-  return checksum_fold(
-             checksum_add(pseudo_header(src, dst, 4, kProtoUdp, udp_len), udp, udp_len)) == 0xffff;
+  return checksum_verifies(
+      checksum_add(pseudo_header(src, dst, 4, kProtoUdp, udp_len), udp, udp_len));
 }
 
 bool udp_checksum_valid_ipv6(const uint8_t src[16], const uint8_t dst[16], const uint8_t* udp,
                              std::size_t udp_len) {
-  return checksum_fold(
-             checksum_add(pseudo_header(src, dst, 16, kProtoUdp, udp_len), udp, udp_len)) == 0xffff;
+  return checksum_verifies(
+      checksum_add(pseudo_header(src, dst, 16, kProtoUdp, udp_len), udp, udp_len));
 }
 
 uint16_t icmpv6_checksum(const uint8_t src[16], const uint8_t dst[16], const uint8_t* icmp,

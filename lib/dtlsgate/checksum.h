@@ -23,6 +23,10 @@ inline uint64_t checksum_add(uint64_t sum, const uint8_t* data, std::size_t len)
 // the same native layout as the sum).
 inline uint16_t checksum_finish(uint64_t sum);
 
+// True when a sum over data that carries its own checksum folds to all ones: the checksum is
+// right (same answer as checksum_fold(sum) == 0xffff, cheaper).
+inline bool checksum_verifies(uint64_t sum);
+
 // The value to store in an IPv4 header's checksum field (the field must be zero first, or use
 // ipv4_header_valid to check a received header).
 uint16_t ipv4_header_checksum(const uint8_t* header, std::size_t len);
@@ -124,10 +128,18 @@ inline uint16_t checksum_finish(uint64_t sum) {
   return static_cast<uint16_t>(~checksum_fold(sum));
 }
 
+inline bool checksum_verifies(uint64_t sum) {
+  // The fold is congruent to the sum modulo 2^16 - 1 and is zero only for a zero sum, so it is
+  // all ones exactly when the sum is a non-zero multiple of 0xffff. Compilers test that by one
+  // multiplication by the inverse of 0xffff and a compare (~5 instructions instead of the
+  // fold's ~10; 2 per datagram on the verify side).
+  return sum % 0xffff == 0 && sum != 0;
+}
+
 inline bool ipv4_header_valid(const uint8_t* header, std::size_t len) {
   // The option-less header, the common case, as straight-line code.
   const uint64_t sum = len == 20 ? checksum_add(0, header, 20) : checksum_add(0, header, len);
-  return checksum_fold(sum) == 0xffff;
+  return checksum_verifies(sum);
 }
 
 }  // namespace dtlsgate

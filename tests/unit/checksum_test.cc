@@ -90,6 +90,35 @@ TEST(Checksum, FoldTakesTheEndAroundCarryAtEveryWidth) {
   }
 }
 
+TEST(Checksum, VerifiesExactlyWhenTheFoldIsAllOnes) {
+  // checksum_verifies is the receive-side test without the fold: it must agree with
+  // checksum_fold(sum) == 0xffff for every sum, the zero sum and the multiples of 0xffff
+  // (2^16 = 1 modulo 0xffff) included.
+  const uint64_t corners[] = {0,
+                              1,
+                              0xfffe,
+                              0xffff,
+                              0x10000,
+                              0x1fffe,
+                              0x2fffd,
+                              0xffff * 0xffffULL,
+                              0xffffffff,
+                              0x100000000,
+                              0xffff000000000000,
+                              0xffffffffffffffff,
+                              0xfffffffffffffffe};
+  for (uint64_t sum : corners) {
+    EXPECT_EQ(checksum_verifies(sum), checksum_fold(sum) == 0xffff) << std::hex << sum;
+  }
+  std::mt19937_64 rng(11);
+  for (int i = 0; i < 100000; ++i) {
+    // Half of them multiples of 0xffff (the valid ones), shifted into every width.
+    const uint64_t r = rng() >> (rng() % 64);
+    const uint64_t sum = (i & 1) != 0 ? (r / 0xffff) * 0xffff : r;
+    ASSERT_EQ(checksum_verifies(sum), checksum_fold(sum) == 0xffff) << std::hex << sum;
+  }
+}
+
 TEST(Checksum, Rfc1071WorkedExample) {
   // RFC 1071 section 3: bytes 00 01 f2 03 f4 f5 f6 f7 sum to ddf2.
   const uint8_t bytes[] = {0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7};
