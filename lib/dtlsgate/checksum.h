@@ -144,11 +144,11 @@ inline uint64_t checksum_add(uint64_t sum, const uint8_t* data, std::size_t len)
 }
 
 inline uint16_t checksum_fold(uint64_t sum) {
-  // 64 -> 32 bits twice (end-around carry), then 32 -> 16: the high half of s + rotl(s, 16) is
-  // hi + lo with the carry out of lo + hi already added back in.
-  sum = (sum & 0xffffffffu) + (sum >> 32);
-  sum = (sum & 0xffffffffu) + (sum >> 32);
-  const auto s = static_cast<uint32_t>(sum);
+  // 64 -> 32 bits as a 32-bit add whose carry comes back in (add, adc), then 32 -> 16: the high
+  // half of s + rotl(s, 16) is hi + lo with the carry out of lo + hi already added back in.
+  const auto lo = static_cast<uint32_t>(sum);
+  uint32_t s = lo + static_cast<uint32_t>(sum >> 32);
+  s += s < lo ? 1 : 0;
   return static_cast<uint16_t>((s + (s << 16 | s >> 16)) >> 16);
 }
 
