@@ -258,6 +258,7 @@ class Generator {
     if (waiting < kBurst) ++c_.rx_low_rounds;
     if (pending_ == 0) {
       const unsigned want = std::min(kGenBurst, target > waiting ? target - waiting : 0u);
+      PatchJob jobs[kGenBurst];
       for (; pending_ < want; ++pending_) {
         const Kind kind = schedule_[seq_];
         KindPool& p = pools_[static_cast<std::size_t>(kind)];
@@ -276,10 +277,13 @@ class Generator {
         const auto len = static_cast<uint16_t>(p.frame->bytes.size());
         m->data_len = len;
         m->pkt_len = len;
-        crafter_.patch(*p.frame, rte_pktmbuf_mtod(m, uint8_t*), sources_.draw(random_), random_);
+        jobs[pending_] = PatchJob{p.frame, rte_pktmbuf_mtod(m, uint8_t*), sources_.draw(random_)};
         out_[pending_] = m;
         kinds_[pending_] = kind;
       }
+      // The cookie kinds' MACs interleaved across the burst, as the worker checks them: one
+      // mint_cookie per frame held the generator to ~5 Mpps on verify-only.
+      crafter_.patch_burst(jobs, pending_, random_);
     }
     if (pending_ == 0) return;
     const unsigned sent =

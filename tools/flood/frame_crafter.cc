@@ -1,10 +1,12 @@
 #include "flood/frame_crafter.h"
 
+#include <algorithm>
 #include <cstring>
 #include <stdexcept>
 
 #include "dtlsgate/bytes.h"
 #include "dtlsgate/checksum.h"
+#include "dtlsgate/cookie/cookie_batch.h"
 #include "dtlsgate/wire/client_hello.h"
 #include "dtlsgate/wire/packet.h"
 
@@ -224,8 +226,8 @@ void FrameCrafter::set_time(uint64_t unix_seconds) {
   stale_.keys[0] = make_epoch_key(secret_->master, epoch - 2);
 }
 
-void FrameCrafter::mint(const CookieKeySet& keys, const FrameTemplate& t, const uint8_t* frame,
-                        const Endpoint& client, uint8_t* out) const {
+CookieInput FrameCrafter::cookie_input(const FrameTemplate& t, const uint8_t* frame,
+                                       const Endpoint& client) const {
   const uint8_t* payload = frame + t.payload;
   CookieInput input;
   input.client = client;
@@ -234,47 +236,99 @@ void FrameCrafter::mint(const CookieKeySet& keys, const FrameTemplate& t, const 
   input.random = payload + hello_.random;
   input.session_id = payload + hello_.session_id;
   input.session_id_len = hello_.session_id_len;
-  mint_cookie(keys, input, out);
+  return input;
 }
 
-void FrameCrafter::patch(const FrameTemplate& t, uint8_t* frame, const Endpoint& source,
-                         FastRandom& random) const {
+uint64_t FrameCrafter::write_source(const FrameTemplate& t, uint8_t* frame,
+                                    const Endpoint& source) {
   const std::size_t alen = address_len(t.family);
   uint8_t* src = frame + t.l3 + source_offset(t.family);
   std::memcpy(src, source.addr.data(), alen);
   store_be16(frame + t.l4, source.port);
-  uint64_t sum = t.l4_base_sum + checksum_add(0, src, alen) + checksum_add(0, frame + t.l4, 2);
-  if (t.cookie_at != 0) {
-    uint8_t* cookie = frame + t.cookie_at;
-    switch (t.kind) {
-      case Kind::kVerify:
-        mint(current_, t, frame, source, cookie);
-        break;
-      case Kind::kStale:
-        mint(stale_, t, frame, source, cookie);
-        break;
-      case Kind::kReplay: {
-        Endpoint elsewhere = source;
-        elsewhere.port ^= 1;
-        mint(current_, t, frame, elsewhere, cookie);
-        break;
-      }
-      default: {  // forged: the current key's id, so the target spends a MAC on it
-        cookie[0] = current_.keys[0].id;
-        const uint64_t a = random.next();
-        const uint64_t b = random.next();
-        std::memcpy(cookie + 1, &a, 8);
-        std::memcpy(cookie + 9, &b, 8);
-      }
-    }
-    sum += checksum_add(0, frame + t.cookie_window, t.cookie_window_len);
-  }
+  return t.l4_base_sum + checksum_add(0, src, alen) + checksum_add(0, frame + t.l4, 2);
+}
+
+void FrameCrafter::forge_cookie(uint8_t* cookie, FastRandom& random) const {
+  cookie[0] = current_.keys[0].id;
+  const uint64_t a = random.next();
+  const uint64_t b = random.next();
+  std::memcpy(cookie + 1, &a, 8);
+  std::memcpy(cookie + 9, &b, 8);
+}
+
+void FrameCrafter::write_checksums(const FrameTemplate& t, uint8_t* frame, const Endpoint& source,
+                                   uint64_t sum) {
+  if (t.cookie_at != 0) sum += checksum_add(0, frame + t.cookie_window, t.cookie_window_len);
   uint16_t l4_sum = checksum_finish(sum);
   if (t.udp && l4_sum == 0) l4_sum = 0xffff;
   std::memcpy(frame + t.checksum_at, &l4_sum, 2);
   if (t.family == AddressFamily::kIpv4) {
-    const uint16_t ip_sum = checksum_finish(t.ip_base_sum + checksum_add(0, src, 4));
+    const uint16_t ip_sum = checksum_finish(t.ip_base_sum + checksum_add(0, source.addr.data(), 4));
     std::memcpy(frame + t.l3 + 10, &ip_sum, 2);
+  }
+}
+
+void FrameCrafter::patch(const FrameTemplate& t, uint8_t* frame, const Endpoint& source,
+                         FastRandom& random) const {
+  const uint64_t sum = write_source(t, frame, source);
+  if (t.cookie_at != 0) {
+    uint8_t* cookie = frame + t.cookie_at;
+    switch (t.kind) {
+      case Kind::kVerify:
+        mint_cookie(current_, cookie_input(t, frame, source), cookie);
+        break;
+      case Kind::kStale:
+        mint_cookie(stale_, cookie_input(t, frame, source), cookie);
+        break;
+      case Kind::kReplay: {
+        Endpoint elsewhere = source;
+        elsewhere.port ^= 1;
+        mint_cookie(current_, cookie_input(t, frame, elsewhere), cookie);
+        break;
+      }
+      default:
+        forge_cookie(cookie, random);
+    }
+  }
+  write_checksums(t, frame, source, sum);
+}
+
+void FrameCrafter::patch_burst(const PatchJob* jobs, std::size_t n, FastRandom& random) const {
+  // Two batches, one per key set; each holds a whole chunk's mints (kMaxBurst <= its capacity).
+  CookieBatch current(current_);
+  CookieBatch stale(stale_);
+  uint64_t sums[CookieBatch::kMaxBurst];
+  for (std::size_t base = 0; base < n; base += CookieBatch::kMaxBurst) {
+    const std::size_t count = std::min(CookieBatch::kMaxBurst, n - base);
+    for (std::size_t i = 0; i < count; ++i) {
+      const PatchJob& job = jobs[base + i];
+      const FrameTemplate& t = *job.t;
+      sums[i] = write_source(t, job.frame, job.source);
+      if (t.cookie_at == 0) continue;
+      uint8_t* cookie = job.frame + t.cookie_at;
+      switch (t.kind) {
+        case Kind::kVerify:
+          current.mint(cookie_input(t, job.frame, job.source), cookie);
+          break;
+        case Kind::kStale:
+          stale.mint(cookie_input(t, job.frame, job.source), cookie);
+          break;
+        case Kind::kReplay: {
+          Endpoint elsewhere = job.source;
+          elsewhere.port ^= 1;
+          current.mint(cookie_input(t, job.frame, elsewhere), cookie);
+          break;
+        }
+        default:
+          forge_cookie(cookie, random);
+      }
+    }
+    current.run();
+    stale.run();
+    for (std::size_t i = 0; i < count; ++i) {
+      const PatchJob& job = jobs[base + i];
+      write_checksums(*job.t, job.frame, job.source, sums[i]);
+    }
   }
 }
 

@@ -90,6 +90,41 @@ TEST(FrameCrafter, EveryKindGetsTheVerdictItIsNamedAfterInBothFamilies) {
   }
 }
 
+TEST(FrameCrafter, ABurstIsPatchedByteForByteAsFrameByFrame) {
+  // patch_burst batches the cookies (two key sets, interleaved MACs) but must send exactly
+  // what patch() would: every kind, both families, bursts longer than one batch chunk and a
+  // ragged last chunk, the same draws from the random source.
+  const Target target;
+  const FrameCrafter crafter(target.hello, target.spec, target.secret, target.now, 9);
+  constexpr std::size_t kFrames = 2 * CookieBatch::kMaxBurst + 7;
+  for (const char* prefix : {"10.0.0.0/8", "2001:db8:ff00::/40"}) {
+    SourceRange sources;
+    std::string error;
+    ASSERT_TRUE(parse_prefix(prefix, &sources, &error)) << error;
+    FastRandom draw(5);
+    std::vector<std::vector<uint8_t>> one_by_one(kFrames);
+    std::vector<std::vector<uint8_t>> burst(kFrames);
+    std::vector<PatchJob> jobs(kFrames);
+    for (std::size_t i = 0; i < kFrames; ++i) {
+      const Kind kind = static_cast<Kind>(i % kKindCount);
+      const FrameTemplate& tpl = crafter.frame_template(kind, sources.family);
+      one_by_one[i] = tpl.bytes;
+      burst[i] = tpl.bytes;
+      jobs[i] = PatchJob{&tpl, burst[i].data(), sources.draw(draw)};
+    }
+    FastRandom random_a(77);
+    for (std::size_t i = 0; i < kFrames; ++i) {
+      crafter.patch(*jobs[i].t, one_by_one[i].data(), jobs[i].source, random_a);
+    }
+    FastRandom random_b(77);
+    crafter.patch_burst(jobs.data(), jobs.size(), random_b);
+    for (std::size_t i = 0; i < kFrames; ++i) {
+      EXPECT_EQ(burst[i], one_by_one[i])
+          << prefix << " frame " << i << " (" << kind_name(jobs[i].t->kind) << ")";
+    }
+  }
+}
+
 TEST(FrameCrafter, GarbageIsDroppedButNeverForAChecksum) {
   const Target target;
   for (const char* prefix : {"10.0.0.0/8", "2001:db8::/32"}) {

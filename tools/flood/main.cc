@@ -528,6 +528,7 @@ int run(const Options& o, const std::vector<uint8_t>& hello,
         // generator's time exactly when the target is the bottleneck.
         uint16_t built = pending;
         if (pending == 0) {
+          PatchJob jobs[kMaxBurst];
           for (; built < n; ++built) {
             const SourceRange& range = o.sources[source_turn];
             source_turn = source_turn + 1 == o.sources.size() ? 0 : source_turn + 1;
@@ -543,10 +544,13 @@ int run(const Options& o, const std::vector<uint8_t>& hello,
             const auto len = static_cast<uint16_t>(t.bytes.size());
             m->data_len = len;
             m->pkt_len = len;
-            crafter.patch(t, rte_pktmbuf_mtod(m, uint8_t*), range.draw(random), random);
+            jobs[built] = PatchJob{&t, rte_pktmbuf_mtod(m, uint8_t*), range.draw(random)};
             tx[built] = m;
             kinds[built] = kind;
           }
+          // Cookies minted for the whole burst at once (interleaved MACs): ~4x cheaper per
+          // frame than one at a time, so the cookie kinds are not the generator's limit.
+          crafter.patch_burst(jobs, built, random);
         }
         const uint16_t sent = built == 0 ? 0 : rte_eth_tx_burst(port, 0, tx, built);
         for (uint16_t i = 0; i < sent; ++i) {
