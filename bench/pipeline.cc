@@ -9,16 +9,26 @@
 // DDIO leaves them); rx/tx bursts and mbuf handling of the DPDK shell are not included.
 //
 //   dtlsgate-pipeline [--mix PRESET|SPEC]... [--seconds S] [--repeats R] [--frames N]
+//                     [--threads N]
 //   dtlsgate-pipeline --mix hvr-only --packets N     (exact count, for callgrind)
+//
+// --threads N runs N such pipelines at once, one per CPU of the affinity mask (taskset), each
+// with its own Classifier, frames and counters and the one flow table and key set, as N worker
+// lcores have; a figure is then the sum of the N threads' rates, each timed on its own.
 //
 // Every frame's verdict is checked against what its kind must get on the first pass: a bench
 // that measured the wrong path would fail instead of printing a number.
+#include <pthread.h>
+#include <sched.h>
+
 #include <algorithm>
+#include <barrier>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "dtlsgate/classifier.h"
@@ -45,6 +55,7 @@ struct Options {
   uint64_t packets = 0;      // > 0: classify exactly this many (rounded up to a burst), no timing
   RxChecksums rx;            // --rx-checksums nic: frames arrive marked as a NIC with offload marks
   std::size_t sessions = 0;  // established sessions in the flow table (every datagram looks)
+  unsigned threads = 1;      // pipelines run at once, one per CPU of the affinity mask
 };
 
 // Named in callgrind's --toggle-collect: everything the worker spends on a burst, nothing else.
@@ -145,6 +156,55 @@ bool pass_once(const Classifier& classifier, const CookieKeySet& keys, Workload&
   return true;
 }
 
+// The CPUs this process may run on (taskset), in order.
+std::vector<int> allowed_cpus() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  std::vector<int> cpus;
+  if (sched_getaffinity(0, sizeof set, &set) != 0) return cpus;
+  for (int c = 0; c < CPU_SETSIZE; ++c) {
+    if (CPU_ISSET(c, &set)) cpus.push_back(c);
+  }
+  return cpus;
+}
+
+void pin_to(int cpu) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+}
+
+// One thread's part of a timed run: its own classifier and frames, `seconds` of classification
+// per repeat (restores not timed), its rate per repeat into mpps[r].
+struct Lane {
+  const Classifier* classifier = nullptr;
+  Workload w;
+  VerdictCounters counters;
+  std::vector<double> mpps;
+  bool ok = true;
+  std::string error;
+};
+
+void run_lane(Lane& lane, const CookieKeySet& keys, const Options& o, std::barrier<>& start) {
+  lane.mpps.assign(o.repeats, 0);
+  for (unsigned r = 0; r < o.repeats; ++r) {
+    start.arrive_and_wait();  // every lane's repeat r runs at the same time
+    double timed = 0;
+    uint64_t packets = 0;
+    while (timed < o.seconds) {
+      restore(lane.w);
+      const auto t0 = std::chrono::steady_clock::now();
+      pass_once(*lane.classifier, keys, lane.w, lane.w.refs.size(), lane.counters, false,
+                &lane.error);
+      const auto t1 = std::chrono::steady_clock::now();
+      timed += std::chrono::duration<double>(t1 - t0).count();
+      packets += lane.w.refs.size();
+    }
+    lane.mpps[r] = static_cast<double>(packets) / timed / 1e6;
+  }
+}
+
 int usage_error(const std::string& text) {
   std::fprintf(stderr, "dtlsgate-pipeline: %s\n", text.c_str());
   return 2;
@@ -159,7 +219,8 @@ int main(int argc, char** argv) {
     if (name == "--help" || name == "-h") {
       std::printf(
           "usage: dtlsgate-pipeline [--mix PRESET|SPEC]... [--seconds S] [--repeats R] "
-          "[--frames N] [--packets N] [--rx-checksums software|nic] [--sessions N]\n"
+          "[--frames N] [--packets N] [--rx-checksums software|nic] [--sessions N] "
+          "[--threads N]\n"
           "Saturated classify_burst throughput on one core over flood-crafted frames.\n"
           "Presets: hvr-only verify-only drop-only attack (default: all four).\n"
           "--packets N classifies exactly N frames once (for callgrind --toggle-collect="
@@ -168,7 +229,9 @@ int main(int argc, char** argv) {
           "and\n"
           "UDP checksum GOOD), so the software sums are skipped; default: software.\n"
           "--sessions N puts N established sessions (clients in 172.16.0.0/12, never a flood\n"
-          "source) in the flow table, so every datagram's lookup probes it; default: 0.\n");
+          "source) in the flow table, so every datagram's lookup probes it; default: 0.\n"
+          "--threads N runs N pipelines at once, one per CPU of the affinity mask (taskset),\n"
+          "each with its own classifier and frames; a figure is the sum of their rates.\n");
       return 0;
     }
     if (i + 1 >= argc) return usage_error(name + " needs a value (see --help)");
@@ -207,11 +270,24 @@ int main(int argc, char** argv) {
       if (*end != '\0' || value.empty() || o.sessions > 32768) {
         return usage_error("--sessions: 0-32768");
       }
+    } else if (name == "--threads") {
+      o.threads = static_cast<unsigned>(std::strtoul(value.c_str(), &end, 10));
+      if (*end != '\0' || value.empty() || o.threads == 0 || o.threads > 64) {
+        return usage_error("--threads: 1-64");
+      }
     } else {
       return usage_error("unknown option '" + name + "' (see --help)");
     }
   }
   if (o.mixes.empty()) o.mixes = {"hvr-only", "verify-only", "drop-only", "attack"};
+  if (o.threads > 1 && o.packets != 0) {
+    return usage_error("--packets counts one pipeline: use it without --threads");
+  }
+  const std::vector<int> cpus = allowed_cpus();
+  if (o.threads > 1 && cpus.size() < o.threads) {
+    return usage_error("--threads " + std::to_string(o.threads) + " needs as many CPUs, the " +
+                       "affinity mask has " + std::to_string(cpus.size()) + " (taskset -c)");
+  }
 
   std::string error;
   const std::vector<uint8_t> hello = openssl_client_hello(&error);
@@ -243,9 +319,11 @@ int main(int argc, char** argv) {
   const Classifier classifier(config, &flows);
   const CookieKeySet& keys = *keyring.snapshot();
 
-  std::printf("client_hello_bytes=%zu\nframe_bytes=%zu\nburst=%zu\nrx_checksums=%s\nsessions=%zu\n",
-              hello.size(), crafter.frame_template(Kind::kHvr, AddressFamily::kIpv4).bytes.size(),
-              kBurst, o.rx.l4_good ? "nic" : "software", flows.size());
+  std::printf(
+      "client_hello_bytes=%zu\nframe_bytes=%zu\nburst=%zu\nrx_checksums=%s\nsessions=%zu\n"
+      "threads=%u\n",
+      hello.size(), crafter.frame_template(Kind::kHvr, AddressFamily::kIpv4).bytes.size(), kBurst,
+      o.rx.l4_good ? "nic" : "software", flows.size(), o.threads);
   for (const std::string& mix_text : o.mixes) {
     Mix mix;
     if (!parse_mix(mix_text, &mix, &error)) return usage_error(error);
@@ -272,24 +350,37 @@ int main(int argc, char** argv) {
       continue;
     }
 
-    restore(w);
-    if (!pass_once(classifier, keys, w, w.refs.size(), counters, true, &error)) {
-      std::fprintf(stderr, "dtlsgate-pipeline: %s: %s\n", mix_text.c_str(), error.c_str());
-      return 1;
-    }
-    std::vector<double> mpps;
-    for (unsigned r = 0; r < o.repeats; ++r) {
-      double timed = 0;
-      uint64_t packets = 0;
-      while (timed < o.seconds) {
-        restore(w);
-        const auto t0 = std::chrono::steady_clock::now();
-        pass_once(classifier, keys, w, w.refs.size(), counters, false, &error);
-        const auto t1 = std::chrono::steady_clock::now();
-        timed += std::chrono::duration<double>(t1 - t0).count();
-        packets += w.refs.size();
+    // One lane per thread, each checked on its first pass; lane 0 is this thread's classifier.
+    std::vector<Classifier> more_classifiers(o.threads - 1, Classifier(config, &flows));
+    std::vector<Lane> lanes(o.threads);
+    for (unsigned t = 0; t < o.threads; ++t) {
+      Lane& lane = lanes[t];
+      lane.classifier = t == 0 ? &classifier : &more_classifiers[t - 1];
+      lane.w = t == 0 ? std::move(w) : craft(crafter, mix, o.frames);
+      lane.w.rx = o.rx;
+      restore(lane.w);
+      if (!pass_once(*lane.classifier, keys, lane.w, lane.w.refs.size(), lane.counters, true,
+                     &error)) {
+        std::fprintf(stderr, "dtlsgate-pipeline: %s: %s\n", mix_text.c_str(), error.c_str());
+        return 1;
       }
-      mpps.push_back(static_cast<double>(packets) / timed / 1e6);
+    }
+    std::barrier start(static_cast<std::ptrdiff_t>(o.threads));
+    if (o.threads == 1) {
+      run_lane(lanes[0], keys, o, start);
+    } else {
+      std::vector<std::thread> running;
+      for (unsigned t = 0; t < o.threads; ++t) {
+        running.emplace_back([&, t] {
+          pin_to(cpus[t]);
+          run_lane(lanes[t], keys, o, start);
+        });
+      }
+      for (std::thread& thread : running) thread.join();
+    }
+    std::vector<double> mpps(o.repeats, 0);
+    for (const Lane& lane : lanes) {
+      for (unsigned r = 0; r < o.repeats; ++r) mpps[r] += lane.mpps[r];
     }
     std::sort(mpps.begin(), mpps.end());
     const double median = mpps[mpps.size() / 2];
