@@ -66,18 +66,10 @@ uint8_t* write_reply_ip_fields(uint8_t* ip, L3Kind kind, uint16_t udp_len) {
   return ip + kIpv6HeaderLen;
 }
 
-}  // namespace
-
-namespace {
-
 // Native-layout value of a big-endian 16-bit field, for adding constants to a checksum.
 constexpr uint64_t be16_in_sum(uint16_t v) {
   return static_cast<uint64_t>(static_cast<uint16_t>(v >> 8 | v << 8));
 }
-
-}  // namespace
-
-namespace {
 
 constexpr uint16_t kHvrLen = kHvrHeaderLen + kCookieLen;
 constexpr uint16_t kHvrUdpLen = kUdpHeaderLen + kHvrLen;
