@@ -486,6 +486,81 @@ TEST_F(RingPortTest, FullSlowPathRingIsACountedDropNotAStall) {
   EXPECT_EQ(drain_pass(ports_.pass).size(), 4u);
 }
 
+TEST_F(RingPortTest, PassesReachTheRingOfTheirFlowHashInArrivalOrder) {
+  // Three slow-path rings; the third holds only 2 elements, so it refuses some.
+  std::vector<rte_ring*> rings = {ports_.pass};
+  for (const char* name : {"shard1", "shard2"}) {
+    rings.push_back(rte_ring_create_elem(name, sizeof(PassedDatagram), rings.size() == 2 ? 2 : 64,
+                                         0, RING_F_SC_DEQ | RING_F_EXACT_SZ));
+    ASSERT_NE(rings.back(), nullptr);
+  }
+  ctx_.pass_rings = rings;
+  const HelloCase& c = kHelloCases[0];
+  // 12 clients (ports 40000..40011), each verified with its own cookie.
+  std::vector<test::ClientHelloSpec> hellos;
+  std::vector<test::UdpFrameSpec> specs;
+  for (uint16_t k = 0; k < 12; ++k) {
+    test::UdpFrameSpec spec = spec_for(c);
+    spec.src_port = static_cast<uint16_t>(40000 + k);
+    test::ClientHelloSpec hello = hello_for(c);
+    inject({test::build_udp_frame(spec, test::client_hello_record(hello))});
+    run_loop();
+    const Bytes hvr = drain(ports_.tx).at(0);
+    hello.cookie.assign(hvr.end() - kCookieLen, hvr.end());
+    hellos.push_back(hello);
+    specs.push_back(spec);
+  }
+  // One burst: each client's hello twice (record sequence 1, then 2), with a cookie-less hello
+  // and a datagram for another port in between.
+  std::vector<Bytes> burst;
+  for (uint16_t k = 0; k < 12; ++k)
+    burst.push_back(
+        test::build_udp_frame(specs[k], test::client_hello_record(hellos[k], test::kDtls10, 1, 1)));
+  burst.push_back(test::build_udp_frame(spec_for(c), test::client_hello_record(hello_for(c))));
+  test::UdpFrameSpec other_port = spec_for(c);
+  other_port.dst_port = 53;
+  burst.push_back(test::build_udp_frame(other_port, Bytes(20, 0)));
+  for (uint16_t k = 0; k < 12; ++k)
+    burst.push_back(
+        test::build_udp_frame(specs[k], test::client_hello_record(hellos[k], test::kDtls10, 2, 1)));
+  ASSERT_LE(burst.size(), kBurst);
+  inject(burst);
+  EXPECT_EQ(poll_once(ctx_), burst.size());
+
+  EXPECT_EQ(verdict(Verdict::kPassVerified), 24u);
+  EXPECT_EQ(drain(ports_.tx).size(), 1u) << "the cookie-less hello's HVR";
+  std::size_t taken = 0;
+  std::size_t expected_refused = 0;
+  for (std::size_t r = 0; r < rings.size(); ++r) {
+    SCOPED_TRACE(r);
+    // What this ring should get: the datagrams of the flows that hash to it, in burst order
+    // (burst[k] and burst[14 + k] are client k's).
+    std::vector<Bytes> expected;
+    for (std::size_t at = 0; at < burst.size(); ++at) {
+      if (at == 12 || at == 13) continue;
+      const std::size_t k = at < 12 ? at : at - 14;
+      const FlowKey flow{endpoint(c.client_ip, specs[k].src_port), endpoint(c.server_ip, 4433)};
+      if (hash_flow(flow) % rings.size() == r) expected.push_back(burst[at]);
+    }
+    std::vector<PassedDatagram> meta;
+    const std::vector<Bytes> got = drain_pass(rings[r], &meta);
+    const std::size_t capacity = r == 2 ? 2 : 64;
+    expected_refused += expected.size() > capacity ? expected.size() - capacity : 0;
+    if (expected.size() > capacity) expected.resize(capacity);
+    EXPECT_EQ(got, expected);
+    for (const PassedDatagram& d : meta) {
+      EXPECT_EQ(hash_flow(d.pass.flow) % rings.size(), r);
+      EXPECT_EQ(d.verdict, Verdict::kPassVerified);
+    }
+    taken += got.size();
+  }
+  EXPECT_GT(taken, 0u);
+  EXPECT_EQ(counters_->io.ring_dropped, expected_refused);
+  EXPECT_EQ(taken + expected_refused, 24u);
+  for (std::size_t r = 1; r < rings.size(); ++r) rte_ring_free(rings[r]);
+  ctx_.pass_rings = {ports_.pass};
+}
+
 TEST_F(RingPortTest, HvrRateCapPerSourcePrefixWithholdsRepliesAsACountedDrop) {
   HvrRateLimit l;
   l.per_prefix_per_second = 1;
