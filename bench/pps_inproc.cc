@@ -112,8 +112,8 @@ struct KindPool {
   const FrameTemplate* frame = nullptr;
   std::array<rte_mbuf*, kBurst> stash{};  // bulk-allocated, handed out one by one
   unsigned left = 0;
-  // Replies of this kind taken back, reused as they are instead of freed and allocated again
-  // (a reply's header differs from a fresh one only in the lengths fill() sets anyway).
+  // mbufs of this kind taken back from the worker (replies, passes), handed out again before
+  // any is allocated (Generator::take_back).
   std::array<rte_mbuf*, 4 * kBurst> returned{};
   unsigned nreturned = 0;
 };
@@ -338,9 +338,8 @@ class Generator {
     }
   }
 
-  // Replies from the TX ring: counted, one in kCheckEvery checked as a well-formed HVR, freed
-  // (the reply's lines stay in the worker's cache: the frame is written whole when it is sent
-  // again).
+  // Replies from the TX ring: counted, one in kCheckEvery checked as a well-formed HVR, taken
+  // back (the reply's bytes stay as they are: a frame is written whole when it is sent again).
   unsigned drain_replies() {
     rte_mbuf* got[kGenBurst];
     const unsigned n =
@@ -357,7 +356,7 @@ class Generator {
     return n;
   }
 
-  // The slow-path ring's consumer: frees what the worker passed (frames are unchanged).
+  // The slow-path ring's consumer: takes back what the worker passed.
   unsigned drain_passes() {
     PassedDatagram got[kGenBurst];
     const unsigned n =
