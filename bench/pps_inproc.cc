@@ -65,6 +65,7 @@
 #include "io_counters.h"
 #include "pass_ring.h"
 #include "port.h"
+#include "prefetch_write.h"
 #include "worker.h"
 
 namespace {
@@ -135,18 +136,6 @@ void stream_frame(uint8_t* to, const uint8_t* from, std::size_t len) {
     _mm_stream_si128(reinterpret_cast<__m128i*>(to + off),
                      _mm_load_si128(reinterpret_cast<const __m128i*>(from + off)));
   }
-}
-
-// Fetches an mbuf header's first line for writing, for a burst coming back from the worker
-// before the generator frees it and allocates it again (rte_pktmbuf_reset writes it): one
-// transfer from the worker's cache instead of a read and then an upgrade. PREFETCHW in asm:
-// DPDK's build flags (-march=corei7) turn __builtin_prefetch(p, 1) and rte_prefetch0_write
-// into a plain read prefetch. Side by side (3 rounds of 2 s, hugepages): hvr 18.7-19.0 ->
-// 20.3-20.4 Mpps (the worker no longer waits on the generator), verify 11.1-12.9 -> 13.7-14.3,
-// drop unchanged, attack 12.7-13.1 -> 12.2 (the worker saturated either way; why it loses 5 %
-// there we cannot see without counters). Both header lines: the same within the spread.
-void prefetch_header_for_write(const rte_mbuf* m) {
-  asm volatile("prefetchw %0" ::"m"(*reinterpret_cast<const char*>(m)));
 }
 
 // stream_frame needs 16-byte aligned frame data.
@@ -344,7 +333,12 @@ class Generator {
     rte_mbuf* got[kGenBurst];
     const unsigned n =
         rte_ring_dequeue_burst(tx_, reinterpret_cast<void**>(got), kGenBurst, nullptr);
-    for (unsigned i = 0; i < n; ++i) prefetch_header_for_write(got[i]);
+    // Each header's first line fetched for writing before it is taken back and handed out
+    // again (fill() writes the lengths there): side by side (3 rounds of 2 s, hugepages) hvr
+    // 18.7-19.0 -> 20.3-20.4 Mpps, verify 11.1-12.9 -> 13.7-14.3, drop unchanged, attack
+    // 12.7-13.1 -> 12.2 (the worker saturated either way; why it loses 5 % there we cannot see
+    // without counters). Both header lines: the same within the spread.
+    for (unsigned i = 0; i < n; ++i) prefetch_for_write(got[i]);
     for (unsigned i = 0; i < n; ++i) {
       rte_mbuf* m = got[i];
       if (++c_.replies % kCheckEvery == 0) {
@@ -364,7 +358,7 @@ class Generator {
     rte_mbuf* mbufs[kGenBurst];
     for (unsigned i = 0; i < n; ++i) {
       mbufs[i] = got[i].mbuf;
-      prefetch_header_for_write(mbufs[i]);
+      prefetch_for_write(mbufs[i]);  // as drain_replies does, for the same reason
     }
     take_back(mbufs, n);
     c_.passes_drained += n;

@@ -10,6 +10,7 @@
 
 #include "dtlsgate/flow_table.h"
 #include "pass_ring.h"
+#include "prefetch_write.h"
 
 namespace dtlsgate::app {
 namespace {
@@ -17,18 +18,6 @@ namespace {
 // Slow-path shards a burst's passes are sorted into (the slow path runs on few threads); more
 // rings than this are not used.
 constexpr std::size_t kMaxPassRings = 16;
-
-// Fetches an mbuf header for writing: a reply's lengths and flags are written there. Behind a
-// NIC the PMD wrote the header on this core and this costs one instruction; where another
-// core wrote it (a ring from another lcore, the inproc bench's generator) the line comes over
-// once, owned, instead of shared first and upgraded at the write. PREFETCHW in asm: DPDK's
-// -march=corei7 turns rte_prefetch0_write into a read prefetch. Side by side (tools/bench-pps
-// inproc, 3 rounds of 2 s, hugepages): hvr 19.6-20.2 -> 20.3-20.9 Mpps, drop 14.3-14.5 ->
-// 15.4-15.8, attack 12.2-12.3 -> 14.5-14.8, verify 13.8-14.0 -> 13.5-13.8 (passes are not
-// written here: owning their headers only delays the slow path's free).
-void prefetch_header_for_write(const rte_mbuf* m) {
-  asm volatile("prefetchw %0" ::"m"(*reinterpret_cast<const char*>(m)));
-}
 
 bool is_reply(Verdict v) {
   return v == Verdict::kReplyHvr || v == Verdict::kReplyArp || v == Verdict::kReplyNd;
@@ -81,7 +70,13 @@ unsigned poll_queue(const WorkerContext& ctx, const WorkerQueue& q) {
   const uint16_t tx_queue = q.tx_queue_id == kSameAsRx ? q.queue_id : q.tx_queue_id;
   if (n == 0) return 0;
 
-  for (uint16_t i = 0; i < n; ++i) prefetch_header_for_write(pkts[i]);
+  // A reply's lengths and flags are written into its mbuf header. Behind a NIC the PMD wrote
+  // the header on this core and this is one instruction per frame; where another core wrote it
+  // (a ring fed by another lcore, the inproc bench's generator) it saves a trip: side by side
+  // (tools/bench-pps inproc, 3 rounds of 2 s, hugepages) hvr 19.6-20.2 -> 20.3-20.9 Mpps, drop
+  // 14.3-14.5 -> 15.4-15.8, attack 12.2-12.3 -> 14.5-14.8, verify 13.8-14.0 -> 13.5-13.8
+  // (passes are not written here: owning their headers only delays the slow path's free).
+  for (uint16_t i = 0; i < n; ++i) prefetch_for_write(pkts[i]);
   // The classifier reads every frame whole (a ClientHello spans 4-5 cache lines) and nothing
   // guarantees they are in this core's cache (another core or a device wrote them): start the
   // loads of all of them for the whole burst now.
