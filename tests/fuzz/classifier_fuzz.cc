@@ -2,6 +2,7 @@
 //
 // Besides memory safety (ASan/UBSan), it checks what must hold for every input:
 //   - classification is deterministic (same bytes, same verdict, same output bytes);
+//   - header prediction changes nothing: without it, the same verdict, bytes and pass;
 //   - a reply is never longer than the request (no amplification);
 //   - only replies change the frame; passes and drops leave every byte alone;
 //   - a pass names a payload inside the frame, and a flow with our address and port;
@@ -78,11 +79,21 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
   PassInfo pass_b{};
   const Verdict v = w.classifier.classify(w.keys(), a, &pass_a);
   const Verdict again = w.classifier.classify(w.keys(), b, &pass_b);
+  std::vector<uint8_t> third(data, data + size);
+  FrameRef c{third.data(), static_cast<uint16_t>(size), static_cast<uint16_t>(size)};
+  PassInfo pass_c{};
+  const Verdict walked = w.unpredicted.classify(w.keys(), c, &pass_c);
 
   require(static_cast<std::size_t>(v) < kVerdictCount, "verdict in range");
   require(v == again, "deterministic verdict");
   require(a.len == b.len && (a.len == 0 || std::memcmp(first.data(), second.data(), a.len) == 0),
           "deterministic output");
+  require(walked == v, "same verdict without header prediction");
+  require(c.len == a.len && (a.len == 0 || std::memcmp(first.data(), third.data(), a.len) == 0),
+          "same output without header prediction");
+  require(pass_c.flow == pass_a.flow && pass_c.payload_offset == pass_a.payload_offset &&
+              pass_c.payload_len == pass_a.payload_len,
+          "same pass without header prediction");
   require(a.len <= size, "reply not longer than request");
   switch (v) {
     case Verdict::kReplyHvr:

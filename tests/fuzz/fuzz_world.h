@@ -24,7 +24,7 @@ inline constexpr std::array<uint8_t, 16> kKnownIpv6{0x20, 0x01, 0x0d, 0xb8, 0, 0
 inline constexpr uint16_t kKnownPort = 40000;
 
 struct World {
-  World() : flows(64), classifier(config(), &flows) {
+  World() : flows(64), classifier(config(), &flows), unpredicted(unpredicted_config(), &flows) {
     flows.insert(
         {Endpoint::ipv4(kKnownIpv4.data(), kKnownPort), Endpoint::ipv4(kOurIpv4.data(), kOurPort)});
     flows.insert(
@@ -38,6 +38,12 @@ struct World {
     c.mac = {0x02, 0, 0, 0, 0, 0x01};
     return c;
   }
+  // Every frame through the general walk: the target holds it to the classifier's answers.
+  static ClassifierConfig unpredicted_config() {
+    ClassifierConfig c = config();
+    c.header_prediction = false;
+    return c;
+  }
   static MasterSecret master() {
     MasterSecret m{};
     for (std::size_t i = 0; i < m.size(); ++i) m[i] = static_cast<uint8_t>(0xa0 + i);
@@ -48,6 +54,7 @@ struct World {
   CookieKeyring ring{master(), kRotation, kUnixTime};
   FlowTable flows;
   Classifier classifier;
+  Classifier unpredicted;
 };
 
 inline const World& world() {

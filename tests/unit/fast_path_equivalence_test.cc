@@ -9,8 +9,12 @@
 #include <cstdint>
 #include <string>
 
+#include <cstring>
+
+#include "dtlsgate/bytes.h"
 #include "dtlsgate/wire/client_hello.h"
 #include "dtlsgate/wire/packet.h"
+#include "dtlsgate/wire/udp_prediction.h"
 #include "support/frame_builder.h"
 
 namespace dtlsgate {
@@ -59,6 +63,20 @@ TEST(FastPathEquivalence, HelloHeaderRulesAtOnceAndInOrderAgree) {
   }
 }
 
+// The fields a fast form fills must be the walk's (the payload fields only after UDP).
+void expect_same_view(const FrameView& fast, const FrameView& walked, bool through_udp,
+                      const std::string& what) {
+  EXPECT_EQ(fast.kind, walked.kind) << what;
+  EXPECT_EQ(fast.l4_proto, walked.l4_proto) << what;
+  EXPECT_EQ(fast.l3, walked.l3) << what;
+  EXPECT_EQ(fast.l4, walked.l4) << what;
+  EXPECT_EQ(fast.l4_len, walked.l4_len) << what;
+  if (through_udp) {
+    EXPECT_EQ(fast.payload, walked.payload) << what;
+    EXPECT_EQ(fast.payload_len, walked.payload_len) << what;
+  }
+}
+
 void expect_same_l2_l3_answer(const Bytes& frame, std::size_t len, RxChecksums rx,
                               const std::string& what) {
   FrameView walked;
@@ -70,11 +88,7 @@ void expect_same_l2_l3_answer(const Bytes& frame, std::size_t len, RxChecksums r
   if (fast_ok) {
     // What the fast form accepts, the walk accepts, with the same view.
     ASSERT_TRUE(walk_ok) << what << ": the walk refuses it (" << verdict_name(drop) << ")";
-    EXPECT_EQ(at_once.kind, walked.kind) << what;
-    EXPECT_EQ(at_once.l3, walked.l3) << what;
-    EXPECT_EQ(at_once.l4, walked.l4) << what;
-    EXPECT_EQ(at_once.l4_len, walked.l4_len) << what;
-    EXPECT_EQ(at_once.l4_proto, walked.l4_proto) << what;
+    expect_same_view(at_once, walked, false, what);
     return;
   }
   // What the fast form passes on is either not its shape (tags, options, IPv6, ARP) or refused
@@ -103,6 +117,86 @@ TEST(FastPathEquivalence, UntaggedIpv4AtOnceAndTheWalkAgree) {
       expect_same_l2_l3_answer(valid, len, rx, "cut to " + std::to_string(len));
     }
   }
+}
+
+// What the prediction replaces: the walk, then the classifier's address and port checks, then
+// the UDP header and checksum.
+bool walk_udp_to_us(const Bytes& frame, uint16_t n, RxChecksums rx, const Bytes& address,
+                    uint16_t port, FrameView* v) {
+  Verdict drop = Verdict::kReplyHvr;
+  if (!parse_l2_l3(frame.data(), n, v, &drop, rx)) return false;
+  if (v->kind != L3Kind::kIpv4 || v->l4_proto != kIpProtoUdp) return false;
+  if (std::memcmp(frame.data() + v->l3 + 16, address.data(), 4) != 0) return false;
+  if (v->l4_len < 8 || load_be16(frame.data() + v->l4 + 2) != port) return false;
+  return parse_udp(frame.data(), v, &drop, rx);
+}
+
+void expect_same_udp_to_us_answer(const UdpToUsPrediction& prediction, const Bytes& frame,
+                                  std::size_t len, RxChecksums rx, const test::UdpFrameSpec& spec,
+                                  const std::string& what) {
+  const Bytes address = test::parse_ip(spec.dst_ip);
+  const auto n = static_cast<uint16_t>(len);
+  FrameView walked;
+  FrameView predicted;
+  const bool walk_ok = walk_udp_to_us(frame, n, rx, address, spec.dst_port, &walked);
+  if (prediction.predict(frame.data(), n, rx, &predicted)) {
+    ASSERT_TRUE(walk_ok) << what << ": predicted, but the walk refuses it";
+    expect_same_view(predicted, walked, true, what);
+    return;
+  }
+  // Not predicted: not its shape (tags, options, another address or port, too short to
+  // compare), or refused by the walk too.
+  const bool its_shape = len >= UdpToUsPrediction::kFirst + UdpToUsPrediction::kSpan &&
+                         frame[12] == 0x08 && frame[13] == 0x00 && frame[14] == 0x45 &&
+                         std::memcmp(&frame[30], address.data(), 4) == 0 &&
+                         load_be16(&frame[36]) == spec.dst_port;
+  if (its_shape) {
+    EXPECT_FALSE(walk_ok) << what << ": the walk accepts what was not predicted";
+  }
+}
+
+TEST(FastPathEquivalence, UdpToUsPredictionAndTheWalkAgree) {
+  for (bool udp_checksum : {true, false}) {
+    test::UdpFrameSpec spec;
+    spec.udp_checksum = udp_checksum;
+    const Bytes valid = test::build_udp_frame(spec, Bytes(40, 0x16));
+    const Bytes address = test::parse_ip(spec.dst_ip);
+    const UdpToUsPrediction prediction({address[0], address[1], address[2], address[3]},
+                                       spec.dst_port);
+    FrameView view;
+    ASSERT_TRUE(prediction.predict(valid.data(), static_cast<uint16_t>(valid.size()), {}, &view))
+        << "the valid frame is predicted";
+    for (RxChecksums rx : {RxChecksums{}, RxChecksums{true, false}, RxChecksums{false, true},
+                           RxChecksums{true, true}}) {
+      SCOPED_TRACE(std::string(udp_checksum ? "UDP checksum" : "no UDP checksum") +
+                   (rx.ipv4_header_good ? ", IP header marked good" : "") +
+                   (rx.l4_good ? ", UDP marked good" : ""));
+      expect_same_udp_to_us_answer(prediction, valid, valid.size(), rx, spec, "unchanged");
+      // Ethernet, IPv4 and UDP headers and the first payload bytes: every value of every byte.
+      for (std::size_t at = 0; at < 14 + 20 + 8 + 4; ++at) {
+        for (int value = 0; value < 256; ++value) {
+          Bytes changed = valid;
+          changed[at] = static_cast<uint8_t>(value);
+          expect_same_udp_to_us_answer(prediction, changed, changed.size(), rx, spec,
+                                       where(at, value));
+        }
+      }
+      for (std::size_t len = 0; len <= valid.size(); ++len) {
+        expect_same_udp_to_us_answer(prediction, valid, len, rx, spec,
+                                     "cut to " + std::to_string(len));
+      }
+      Bytes padded = valid;
+      padded.resize(valid.size() + 6, 0);
+      expect_same_udp_to_us_answer(prediction, padded, padded.size(), rx, spec,
+                                   "Ethernet padding after the datagram");
+    }
+  }
+  // Predicting nothing is always right.
+  test::UdpFrameSpec spec;
+  const Bytes valid = test::build_udp_frame(spec, Bytes(40, 0x16));
+  FrameView view;
+  EXPECT_FALSE(
+      UdpToUsPrediction{}.predict(valid.data(), static_cast<uint16_t>(valid.size()), {}, &view));
 }
 
 }  // namespace
