@@ -28,13 +28,11 @@ void fill_pass(PassInfo* pass, const uint8_t* frame, const FrameView& v) {
   pass->payload_len = v.payload_len;
 }
 
-}  // namespace
-
-namespace {
 UdpToUsPrediction prediction_for(const ClassifierConfig& config) {
   if (!config.header_prediction || config.ipv4.empty() || config.ports.empty()) return {};
   return UdpToUsPrediction(config.ipv4.front(), config.ports.front());
 }
+
 }  // namespace
 
 Classifier::Classifier(ClassifierConfig config, const FlowTable* flows)

@@ -3,7 +3,8 @@
 // answer for every single-byte change (all 256 values) of every header byte of a valid frame
 // and of a valid ClientHello, plus truncations, so the combined test never lets through what
 // the ranked rules refuse, and never refuses what they let through (which would only cost
-// speed, but would mean the two had drifted apart).
+// speed, but would mean the two had drifted apart). The same for the header prediction
+// (UdpToUsPrediction) against the walk, address and port checks and UDP parse it replaces.
 #include <gtest/gtest.h>
 
 #include <cstdint>

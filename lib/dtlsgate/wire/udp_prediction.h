@@ -4,7 +4,8 @@
 // protocol, destination address and port) is checked by one masked 32-byte compare, the
 // lengths by three scalar compares, then the two checksums; the view comes out as constants.
 // The general walk (parse_l2_l3, the classifier's address and port checks, parse_udp) does the
-// same over ~60 more instructions, because it must find the headers first and name the drop.
+// same with ~70 more instructions per HVR (tools/callgrind-ipp: 568 -> 497 when this came
+// in), because it must find the headers first and name the drop.
 //
 // A prediction that fails says nothing about the frame: the caller takes the walk, which
 // decides and names the drop. tests/unit/fast_path_equivalence_test.cc holds the two to the
