@@ -911,30 +911,31 @@ struct Outcome {
   PassInfo pass;
 };
 
-Outcome classify(const Bytes& input, const CookieKeySet* keys = nullptr, RxChecksums rx = {}) {
-  const World& w = world();
-  // Exactly the frame's bytes in a buffer of their own, so ASan sees any read past its end.
+// One classifier's answer for a copy of the frame: exactly its bytes in a buffer of their
+// own, so ASan sees any read past its end.
+Outcome classify_with(const Classifier& classifier, const Bytes& input, const CookieKeySet& keys,
+                      RxChecksums rx) {
   std::vector<uint8_t> buffer(input);
   FrameRef ref{buffer.data(), static_cast<uint16_t>(buffer.size()),
                static_cast<uint16_t>(buffer.size()), rx};
   Outcome out{};
-  out.verdict = w.classifier->classify(keys ? *keys : w.keys(), ref, &out.pass);
+  out.verdict = classifier.classify(keys, ref, &out.pass);
   EXPECT_LE(ref.len, input.size()) << "a reply is never longer than its request";
   out.frame.assign(buffer.data(), buffer.data() + std::min<std::size_t>(ref.len, buffer.size()));
+  return out;
+}
 
+Outcome classify(const Bytes& input, const CookieKeySet* keys = nullptr, RxChecksums rx = {}) {
+  const World& w = world();
+  const CookieKeySet& k = keys ? *keys : w.keys();
+  const Outcome out = classify_with(*w.classifier, input, k, rx);
   // Header prediction only saves instructions: without it, the same verdict, bytes and pass.
-  std::vector<uint8_t> walked(input);
-  FrameRef walked_ref{walked.data(), static_cast<uint16_t>(walked.size()),
-                      static_cast<uint16_t>(walked.size()), rx};
-  PassInfo walked_pass{};
-  const Verdict walked_verdict =
-      w.unpredicted->classify(keys ? *keys : w.keys(), walked_ref, &walked_pass);
-  EXPECT_EQ(verdict_name(walked_verdict), verdict_name(out.verdict)) << "without prediction";
-  walked.resize(std::min<std::size_t>(walked_ref.len, walked.size()));
-  EXPECT_EQ(walked, out.frame) << "without prediction";
-  EXPECT_TRUE(walked_pass.flow == out.pass.flow) << "without prediction";
-  EXPECT_EQ(walked_pass.payload_offset, out.pass.payload_offset) << "without prediction";
-  EXPECT_EQ(walked_pass.payload_len, out.pass.payload_len) << "without prediction";
+  const Outcome walked = classify_with(*w.unpredicted, input, k, rx);
+  EXPECT_EQ(verdict_name(walked.verdict), verdict_name(out.verdict)) << "without prediction";
+  EXPECT_EQ(walked.frame, out.frame) << "without prediction";
+  EXPECT_TRUE(walked.pass.flow == out.pass.flow) << "without prediction";
+  EXPECT_EQ(walked.pass.payload_offset, out.pass.payload_offset) << "without prediction";
+  EXPECT_EQ(walked.pass.payload_len, out.pass.payload_len) << "without prediction";
   return out;
 }
 
