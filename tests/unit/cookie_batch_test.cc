@@ -164,6 +164,59 @@ TEST(CookieBatch, VerifiesAsVerifyCookieDoesAcrossRotationsAndReloads) {
   EXPECT_LT(valid, static_cast<int>(hellos.size()));
 }
 
+// The key lookup by the cookie's id byte, against verify_cookie's: key sets of every size,
+// whose slots past the count still hold keys (a cookie with one of their ids is expired; id 0
+// is also what an empty slot reads as), with two keys of one id (as after a master reload),
+// and under each key a valid cookie and a forged one.
+TEST(CookieBatch, LooksUpEveryKeyOfTheCookiesIdAndNoOther) {
+  std::mt19937 rng(19);
+  CookieKeySet all;
+  const std::array<uint8_t, 4> ids = {7, 8, 7, 0};  // keys 0 and 2 share id 7
+  for (std::size_t k = 0; k < all.keys.size(); ++k) {
+    all.keys[k] = CookieKey{ids[k], random_cmac(rng)};
+  }
+  const Hello h = make_hello(rng, false);
+  for (uint8_t count = 0; count <= all.keys.size(); ++count) {
+    CookieKeySet keys = all;
+    keys.count = count;
+    for (std::size_t signer = 0; signer < all.keys.size(); ++signer) {
+      // Minted under key `signer` alone (mint_cookie signs with keys[0]).
+      CookieKeySet one;
+      one.keys[0] = all.keys[signer];
+      one.count = 1;
+      std::array<uint8_t, kCookieLen> valid{};
+      mint_cookie(one, h.input(), valid.data());
+      std::array<uint8_t, kCookieLen> forged = valid;
+      forged[kCookieLen - 1] ^= 0x80;
+      for (const auto* cookie : {&valid, &forged}) {
+        CookieBatch batch(keys);
+        const int handle = batch.verify(h.input(), cookie->data(), kCookieLen);
+        ASSERT_GE(handle, 0);
+        batch.run();
+        EXPECT_EQ(batch.result(handle), verify_cookie(keys, h.input(), cookie->data(), kCookieLen))
+            << "count " << int{count} << ", signed by key " << signer
+            << (cookie == &valid ? "" : ", forged");
+      }
+    }
+  }
+  // The expected answers themselves, so that the comparison above cannot pass on two wrong
+  // implementations: key 3 (id 0) outside a set of three is expired; key 2 (id 7, shares key 0's
+  // id) inside one is found.
+  CookieKeySet three = all;
+  three.count = 3;
+  for (std::size_t signer : {std::size_t{2}, std::size_t{3}}) {
+    CookieKeySet one;
+    one.keys[0] = all.keys[signer];
+    one.count = 1;
+    std::array<uint8_t, kCookieLen> cookie{};
+    mint_cookie(one, h.input(), cookie.data());
+    CookieBatch batch(three);
+    const int handle = batch.verify(h.input(), cookie.data(), kCookieLen);
+    batch.run();
+    EXPECT_EQ(batch.result(handle), signer == 2 ? CookieCheck::kValid : CookieCheck::kExpired);
+  }
+}
+
 TEST(CookieBatch, WrongLengthIsBadWithoutAMac) {
   MasterSecret master{};
   const CookieKeyring ring(master, 30, 0);

@@ -1,8 +1,29 @@
 #include "dtlsgate/cookie/cookie_batch.h"
 
+#include <immintrin.h>
+
+#include <algorithm>
 #include <cstring>
 
 namespace dtlsgate {
+
+static_assert(std::tuple_size_v<decltype(CookieKeySet::keys)> <= 4, "key ids: one 32-bit word");
+
+CookieBatch::CookieBatch(const CookieKeySet& keys) : keys_(keys) {  // NOLINT(*-member-init)
+  const std::size_t count = std::min<std::size_t>(keys.count, keys.keys.size());
+  for (std::size_t k = 0; k < count; ++k) {
+    key_ids_ |= static_cast<uint32_t>(keys.keys[k].id) << (8 * k);
+    key_slots_ |= 1U << k;
+  }
+}
+
+uint32_t CookieBatch::keys_with_id(uint8_t id) const {
+  // One byte compare over the four ids (~6 instructions; the loop over the keys it replaced
+  // took ~43 per verification with three keys, tools/callgrind-parts).
+  const __m128i ids = _mm_cvtsi32_si128(static_cast<int>(key_ids_));
+  const __m128i same = _mm_cmpeq_epi8(ids, _mm_set1_epi8(static_cast<char>(id)));
+  return static_cast<uint32_t>(_mm_movemask_epi8(same)) & key_slots_;
+}
 
 bool CookieBatch::mint(const CookieWireInput& in, uint8_t* out) {
   if (jobs_ == kMaxJobs) return false;
@@ -27,8 +48,8 @@ int CookieBatch::verify(const CookieWireInput& in, const uint8_t* cookie, std::s
   check = CookieCheck::kExpired;  // until a key with the cookie's id is found
   const Job* first = nullptr;
   std::size_t first_len = 0;
-  for (std::size_t k = 0; k < keys_.count && k < keys_.keys.size(); ++k) {
-    if (keys_.keys[k].id != cookie[0]) continue;
+  for (uint32_t keys = keys_with_id(cookie[0]); keys != 0; keys &= keys - 1) {
+    const auto k = static_cast<std::size_t>(__builtin_ctz(keys));
     if (jobs_ == kMaxJobs) {
       check = CookieCheck::kBad;  // cannot happen within kMaxBurst hellos; fail closed
       return handle;

@@ -20,7 +20,7 @@ class CookieBatch {
 
   // job_ and checks_ are written before they are read; zeroing them would cost ~10 KB of
   // stores per burst.
-  explicit CookieBatch(const CookieKeySet& keys) : keys_(keys) {}  // NOLINT(*-member-init)
+  explicit CookieBatch(const CookieKeySet& keys);  // NOLINT(*-member-init)
 
   // Queues a mint; kCookieLen bytes are written to out by run(). Returns false when full.
   bool mint(const CookieWireInput& in, uint8_t* out);
@@ -54,7 +54,14 @@ class CookieBatch {
   // per key, so the job array is larger than the burst.
   static constexpr std::size_t kMaxJobs = kMaxBurst * 3;
 
+  // The keys (bits, index into keys_.keys) whose id is the cookie's key id byte.
+  uint32_t keys_with_id(uint8_t id) const;
+
   const CookieKeySet& keys_;
+  // keys_'s ids, key k in byte k, and which bytes hold a key: the lookup per verification is
+  // one compare of the four instead of a loop over them.
+  uint32_t key_ids_ = 0;
+  uint32_t key_slots_ = 0;
   std::array<Job, kMaxJobs> job_;  // NOLINT(cppcoreguidelines-pro-type-member-init)
   // The MAC work of job j, in the form compute_batch takes, and its key (index into
   // keys_.keys): kept apart from job_ so that run() hands the whole array to one
