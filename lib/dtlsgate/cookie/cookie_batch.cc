@@ -45,32 +45,52 @@ int CookieBatch::verify(const CookieWireInput& in, const uint8_t* cookie, std::s
     check = CookieCheck::kBad;
     return handle;
   }
-  check = CookieCheck::kExpired;  // until a key with the cookie's id is found
-  const Job* first = nullptr;
-  std::size_t first_len = 0;
-  for (uint32_t keys = keys_with_id(cookie[0]); keys != 0; keys &= keys - 1) {
-    const auto k = static_cast<std::size_t>(__builtin_ctz(keys));
-    if (jobs_ == kMaxJobs) {
-      check = CookieCheck::kBad;  // cannot happen within kMaxBurst hellos; fail closed
-      return handle;
-    }
-    const std::size_t j = jobs_++;
-    Job& job = job_[j];
-    if (first == nullptr) {
-      first_len = encode_cookie_input(in, cookie[0], job.input);
-      first = &job;
-    } else {
-      std::memcpy(job.input, first->input, first_len);
-    }
-    job.check = handle;
-    job.expected_tag = cookie + 1;
-    cmac_[j] = CmacJob{job.input, first_len, job.tag};
-    key_[j] = static_cast<uint8_t>(k);
-    only_first_key_ &= k == 0;
-    any_verify_ = true;
-    check = CookieCheck::kBad;  // until a tag matches
+  const uint32_t keys = keys_with_id(cookie[0]);
+  if (keys == 0) {
+    check = CookieCheck::kExpired;  // no key carries the cookie's id
+    return handle;
+  }
+  // The first key of that id inline, any other (only after a master-secret reload) out of
+  // line: as a loop over the keys, the job's bookkeeping made GCC save and restore six
+  // registers around it per verification (~16 instructions).
+  if (jobs_ == kMaxJobs) {
+    check = CookieCheck::kBad;  // cannot happen within kMaxBurst hellos; fail closed
+    return handle;
+  }
+  const std::size_t j =
+      queue_verification(handle, cookie, static_cast<std::size_t>(__builtin_ctz(keys)));
+  cmac_[j].len = encode_cookie_input(in, cookie[0], job_[j].input);
+  check = CookieCheck::kBad;  // until a tag matches
+  if ((keys & (keys - 1)) != 0) [[unlikely]] {
+    queue_more_keys(keys & (keys - 1), j, handle, cookie);
   }
   return handle;
+}
+
+std::size_t CookieBatch::queue_verification(int handle, const uint8_t* cookie, std::size_t key) {
+  const std::size_t j = jobs_++;
+  Job& job = job_[j];
+  job.check = handle;
+  job.expected_tag = cookie + 1;
+  cmac_[j] = CmacJob{job.input, 0, job.tag};
+  key_[j] = static_cast<uint8_t>(key);
+  only_first_key_ &= key == 0;
+  any_verify_ = true;
+  return j;
+}
+
+void CookieBatch::queue_more_keys(uint32_t keys, std::size_t first, int handle,
+                                  const uint8_t* cookie) {
+  for (; keys != 0; keys &= keys - 1) {
+    if (jobs_ == kMaxJobs) {
+      checks_[static_cast<std::size_t>(handle)] = CookieCheck::kBad;  // fail closed
+      return;
+    }
+    const std::size_t j =
+        queue_verification(handle, cookie, static_cast<std::size_t>(__builtin_ctz(keys)));
+    std::memcpy(job_[j].input, job_[first].input, cmac_[first].len);
+    cmac_[j].len = cmac_[first].len;
+  }
 }
 
 void CookieBatch::run() {

@@ -56,6 +56,11 @@ class CookieBatch {
 
   // The keys (bits, index into keys_.keys) whose id is the cookie's key id byte.
   uint32_t keys_with_id(uint8_t id) const;
+  // A verification job for one key (its input and length still to be written); its index.
+  std::size_t queue_verification(int handle, const uint8_t* cookie, std::size_t key);
+  // The jobs for the other keys of the cookie's id (a copy of the first job's input each).
+  [[gnu::noinline]] void queue_more_keys(uint32_t keys, std::size_t first, int handle,
+                                         const uint8_t* cookie);
 
   const CookieKeySet& keys_;
   // keys_'s ids, key k in byte k, and which bytes hold a key: the lookup per verification is
