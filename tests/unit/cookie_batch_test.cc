@@ -164,6 +164,16 @@ TEST(CookieBatch, VerifiesAsVerifyCookieDoesAcrossRotationsAndReloads) {
   EXPECT_LT(valid, static_cast<int>(hellos.size()));
 }
 
+// A cookie minted under this key alone (mint_cookie signs with keys[0] of a set).
+std::array<uint8_t, kCookieLen> cookie_under(const CookieKey& key, const CookieInput& in) {
+  CookieKeySet one;
+  one.keys[0] = key;
+  one.count = 1;
+  std::array<uint8_t, kCookieLen> cookie{};
+  mint_cookie(one, in, cookie.data());
+  return cookie;
+}
+
 // The key lookup by the cookie's id byte, against verify_cookie's: key sets of every size,
 // whose slots past the count still hold keys (a cookie with one of their ids is expired; id 0
 // is also what an empty slot reads as), with two keys of one id (as after a master reload),
@@ -180,12 +190,7 @@ TEST(CookieBatch, LooksUpEveryKeyOfTheCookiesIdAndNoOther) {
     CookieKeySet keys = all;
     keys.count = count;
     for (std::size_t signer = 0; signer < all.keys.size(); ++signer) {
-      // Minted under key `signer` alone (mint_cookie signs with keys[0]).
-      CookieKeySet one;
-      one.keys[0] = all.keys[signer];
-      one.count = 1;
-      std::array<uint8_t, kCookieLen> valid{};
-      mint_cookie(one, h.input(), valid.data());
+      std::array<uint8_t, kCookieLen> valid = cookie_under(all.keys[signer], h.input());
       std::array<uint8_t, kCookieLen> forged = valid;
       forged[kCookieLen - 1] ^= 0x80;
       for (const auto* cookie : {&valid, &forged}) {
@@ -205,11 +210,7 @@ TEST(CookieBatch, LooksUpEveryKeyOfTheCookiesIdAndNoOther) {
   CookieKeySet three = all;
   three.count = 3;
   for (std::size_t signer : {std::size_t{2}, std::size_t{3}}) {
-    CookieKeySet one;
-    one.keys[0] = all.keys[signer];
-    one.count = 1;
-    std::array<uint8_t, kCookieLen> cookie{};
-    mint_cookie(one, h.input(), cookie.data());
+    const std::array<uint8_t, kCookieLen> cookie = cookie_under(all.keys[signer], h.input());
     CookieBatch batch(three);
     const int handle = batch.verify(h.input(), cookie.data(), kCookieLen);
     batch.run();
