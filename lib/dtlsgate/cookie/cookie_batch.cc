@@ -82,10 +82,9 @@ std::size_t CookieBatch::queue_verification(int handle, const uint8_t* cookie, s
 void CookieBatch::queue_more_keys(uint32_t keys, std::size_t first, int handle,
                                   const uint8_t* cookie) {
   for (; keys != 0; keys &= keys - 1) {
-    if (jobs_ == kMaxJobs) {
-      checks_[static_cast<std::size_t>(handle)] = CookieCheck::kBad;  // fail closed
-      return;
-    }
+    // Cannot happen within kMaxBurst hellos. The check is already kBad (verify set it); the
+    // keys queued so far still decide, as they would have in one loop over the keys.
+    if (jobs_ == kMaxJobs) return;
     const std::size_t j =
         queue_verification(handle, cookie, static_cast<std::size_t>(__builtin_ctz(keys)));
     std::memcpy(job_[j].input, job_[first].input, cmac_[first].len);
