@@ -167,16 +167,17 @@ bool parse_udp(const uint8_t* frame, FrameView* v, Verdict* drop, RxChecksums ve
   return true;
 }
 
+// Both read the tuple where wire_flow finds it: the header offsets are written down once.
 Endpoint source_endpoint(const uint8_t* frame, const FrameView& v) {
-  const uint16_t port = load_be16(frame + v.l4);
-  return v.kind == L3Kind::kIpv4 ? Endpoint::ipv4(frame + v.l3 + 12, port)
-                                 : Endpoint::ipv6(frame + v.l3 + 8, port);
+  const WireFlow w = wire_flow(frame, v);
+  const uint16_t port = load_be16(w.ports);
+  return w.ipv6 ? Endpoint::ipv6(w.addresses, port) : Endpoint::ipv4(w.addresses, port);
 }
 
 Endpoint destination_endpoint(const uint8_t* frame, const FrameView& v) {
-  const uint16_t port = load_be16(frame + v.l4 + 2);
-  return v.kind == L3Kind::kIpv4 ? Endpoint::ipv4(frame + v.l3 + 16, port)
-                                 : Endpoint::ipv6(frame + v.l3 + 24, port);
+  const WireFlow w = wire_flow(frame, v);
+  const uint16_t port = load_be16(w.ports + 2);
+  return w.ipv6 ? Endpoint::ipv6(w.addresses + 16, port) : Endpoint::ipv4(w.addresses + 4, port);
 }
 
 }  // namespace dtlsgate
