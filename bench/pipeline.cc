@@ -9,12 +9,20 @@
 // DDIO leaves them); rx/tx bursts and mbuf handling of the DPDK shell are not included.
 //
 //   dtlsgate-pipeline [--mix PRESET|SPEC]... [--seconds S] [--repeats R] [--frames N]
-//                     [--threads N]
+//                     [--threads N] [--hvr-rate-per-prefix N]
 //   dtlsgate-pipeline --mix hvr-only --packets N     (exact count, for callgrind)
 //
 // --threads N runs N such pipelines at once, one per CPU of the affinity mask (taskset), each
 // with its own Classifier, frames and counters and the one flow table and key set, as N worker
 // lcores have; a figure is then the sum of the N threads' rates, each timed on its own.
+//
+// --hvr-rate-per-prefix N gives each pipeline the app's reflection guard (HvrRateLimiter, the
+// app's default is 1000; here the default is 0, no guard, as every figure before it had). Its
+// clock advances 1 ms per burst instead of following the wall clock: the same 2048 frames come
+// round every pass, so a real clock would soon refuse them all and measure the cheap refusal.
+// At 1 ms per burst no source prefix nears its limit, and every HVR takes the path a real
+// client's does, the guard's check included (what a refused flood saves depends on its
+// sources; the app's counters show it, this bench does not).
 //
 // Every frame's verdict is checked against what its kind must get on the first pass: a bench
 // that measured the wrong path would fail instead of printing a number.
@@ -27,6 +35,7 @@
 #include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -34,6 +43,7 @@
 #include "dtlsgate/classifier.h"
 #include "dtlsgate/cookie/keyring.h"
 #include "dtlsgate/flow_table.h"
+#include "dtlsgate/hvr_rate_limiter.h"
 #include "flood/client_hello_source.h"
 #include "flood/frame_crafter.h"
 #include "flood/mix.h"
@@ -56,6 +66,19 @@ struct Options {
   RxChecksums rx;            // --rx-checksums nic: frames arrive marked as a NIC with offload marks
   std::size_t sessions = 0;  // established sessions in the flow table (every datagram looks)
   unsigned threads = 1;      // pipelines run at once, one per CPU of the affinity mask
+  uint64_t hvr_rate_per_prefix = 0;  // > 0: each pipeline has the app's reflection guard
+};
+
+// The reflection guard's clock, one per pipeline: 1 ms per burst (see the top of the file).
+struct GuardClock {
+  HvrRateLimiter* limiter = nullptr;  // none: nothing to tick
+  uint64_t now_ns = 0;
+
+  void tick() {
+    if (limiter == nullptr) return;
+    now_ns += 1'000'000;
+    limiter->set_time(now_ns);
+  }
 };
 
 // Named in callgrind's --toggle-collect: everything the worker spends on a burst, nothing else.
@@ -138,10 +161,12 @@ void restore(Workload& w) {
 // One pass over every frame, burst by burst. Returns false on a verdict its kind must not get.
 // count: frames from the first (a multiple of kBurst, at most all of them).
 bool pass_once(const Classifier& classifier, const CookieKeySet& keys, Workload& w,
-               std::size_t count, VerdictCounters& counters, bool check, std::string* error) {
+               std::size_t count, GuardClock& clock, VerdictCounters& counters, bool check,
+               std::string* error) {
   Verdict verdicts[kBurst];
   PassInfo pass[kBurst];
   for (std::size_t at = 0; at + kBurst <= count; at += kBurst) {
+    clock.tick();  // as the worker sets its limiter's time before each burst
     classify_one_burst(classifier, keys, &w.refs[at], verdicts, pass, counters);
     if (!check) continue;
     for (std::size_t i = 0; i < kBurst; ++i) {
@@ -179,6 +204,7 @@ void pin_to(int cpu) {
 // per repeat (restores not timed), its rate per repeat into mpps[r].
 struct Lane {
   const Classifier* classifier = nullptr;
+  GuardClock clock;
   Workload w;
   VerdictCounters counters;
   std::vector<double> mpps;
@@ -194,14 +220,23 @@ void run_lane(Lane& lane, const CookieKeySet& keys, const Options& o, std::barri
     while (timed < o.seconds) {
       restore(lane.w);
       const auto t0 = std::chrono::steady_clock::now();
-      pass_once(*lane.classifier, keys, lane.w, lane.w.refs.size(), lane.counters, false,
-                &lane.error);
+      pass_once(*lane.classifier, keys, lane.w, lane.w.refs.size(), lane.clock, lane.counters,
+                false, &lane.error);
       const auto t1 = std::chrono::steady_clock::now();
       timed += std::chrono::duration<double>(t1 - t0).count();
       packets += lane.w.refs.size();
     }
     lane.mpps[r] = static_cast<double>(packets) / timed / 1e6;
   }
+}
+
+// Each pipeline's own guard, as each worker lcore has its own; nullptr without
+// --hvr-rate-per-prefix. The app's other guard, --hvr-rate (global), stays off as its default.
+std::unique_ptr<HvrRateLimiter> make_guard(const Options& o) {
+  if (o.hvr_rate_per_prefix == 0) return nullptr;
+  HvrRateLimit limit;
+  limit.per_prefix_per_second = o.hvr_rate_per_prefix;
+  return std::make_unique<HvrRateLimiter>(limit);
 }
 
 int usage_error(const std::string& text) {
@@ -219,7 +254,7 @@ int main(int argc, char** argv) {
       std::printf(
           "usage: dtlsgate-pipeline [--mix PRESET|SPEC]... [--seconds S] [--repeats R] "
           "[--frames N] [--packets N] [--rx-checksums software|nic] [--sessions N] "
-          "[--threads N]\n"
+          "[--threads N] [--hvr-rate-per-prefix N]\n"
           "Saturated classify_burst throughput on one core over flood-crafted frames.\n"
           "Presets: hvr-only verify-only drop-only attack (default: all four).\n"
           "--packets N classifies exactly N frames once (for callgrind --toggle-collect="
@@ -230,7 +265,10 @@ int main(int argc, char** argv) {
           "--sessions N puts N established sessions (clients in 172.16.0.0/12, never a flood\n"
           "source) in the flow table, so every datagram's lookup probes it; default: 0.\n"
           "--threads N runs N pipelines at once, one per CPU of the affinity mask (taskset),\n"
-          "each with its own classifier and frames; a figure is the sum of their rates.\n");
+          "each with its own classifier and frames; a figure is the sum of their rates.\n"
+          "--hvr-rate-per-prefix N gives each pipeline the app's reflection guard (the app's\n"
+          "default is 1000), its clock 1 ms per burst so that no HVR is refused: the cost of\n"
+          "the check on a real client's path; default: 0, no guard.\n");
       return 0;
     }
     if (i + 1 >= argc) return usage_error(name + " needs a value (see --help)");
@@ -273,6 +311,11 @@ int main(int argc, char** argv) {
       o.threads = static_cast<unsigned>(std::strtoul(value.c_str(), &end, 10));
       if (*end != '\0' || value.empty() || o.threads == 0 || o.threads > 64) {
         return usage_error("--threads: 1-64");
+      }
+    } else if (name == "--hvr-rate-per-prefix") {
+      o.hvr_rate_per_prefix = std::strtoull(value.c_str(), &end, 10);
+      if (*end != '\0' || value.empty() || value[0] == '-' || o.hvr_rate_per_prefix > 1000000000) {
+        return usage_error("--hvr-rate-per-prefix: 0-1000000000 HVRs per second");
       }
     } else {
       return usage_error("unknown option '" + name + "' (see --help)");
@@ -320,9 +363,9 @@ int main(int argc, char** argv) {
 
   std::printf(
       "client_hello_bytes=%zu\nframe_bytes=%zu\nburst=%zu\nrx_checksums=%s\nsessions=%zu\n"
-      "threads=%u\n",
+      "threads=%u\nhvr_rate_per_prefix=%lu\n",
       hello.size(), crafter.frame_template(Kind::kHvr, AddressFamily::kIpv4).bytes.size(), kBurst,
-      o.rx.l4_good ? "nic" : "software", flows.size(), o.threads);
+      o.rx.l4_good ? "nic" : "software", flows.size(), o.threads, o.hvr_rate_per_prefix);
   for (const std::string& mix_text : o.mixes) {
     Mix mix;
     if (!parse_mix(mix_text, &mix, &error)) return usage_error(error);
@@ -331,6 +374,10 @@ int main(int argc, char** argv) {
     if (o.packets != 0) {
       Workload w = craft(crafter, mix, o.frames);
       w.rx = o.rx;
+      Classifier guarded = classifier;
+      const std::unique_ptr<HvrRateLimiter> guard = make_guard(o);
+      guarded.set_rate_limiter(guard.get());
+      GuardClock clock{guard.get()};
       VerdictCounters counters;
       uint64_t done = 0;
       bool first = true;
@@ -338,7 +385,7 @@ int main(int argc, char** argv) {
         restore(w);
         const uint64_t bursts = (o.packets - done + kBurst - 1) / kBurst;
         const std::size_t n = std::min<uint64_t>(w.refs.size(), bursts * kBurst);
-        if (!pass_once(classifier, keys, w, n, counters, first, &error)) {
+        if (!pass_once(guarded, keys, w, n, clock, counters, first, &error)) {
           std::fprintf(stderr, "dtlsgate-pipeline: %s: %s\n", mix_text.c_str(), error.c_str());
           return 1;
         }
@@ -351,16 +398,20 @@ int main(int argc, char** argv) {
 
     // One lane per thread, each with its own classifier (as each worker lcore has one) and
     // frames, each checked on its first pass.
-    const std::vector<Classifier> classifiers(o.threads, classifier);
+    std::vector<Classifier> classifiers(o.threads, classifier);
+    std::vector<std::unique_ptr<HvrRateLimiter>> guards(o.threads);
     std::vector<Lane> lanes(o.threads);
     for (unsigned t = 0; t < o.threads; ++t) {
       Lane& lane = lanes[t];
+      guards[t] = make_guard(o);
+      classifiers[t].set_rate_limiter(guards[t].get());
+      lane.clock.limiter = guards[t].get();
       lane.classifier = &classifiers[t];
       lane.w = craft(crafter, mix, o.frames);
       lane.w.rx = o.rx;
       restore(lane.w);
-      if (!pass_once(*lane.classifier, keys, lane.w, lane.w.refs.size(), lane.counters, true,
-                     &error)) {
+      if (!pass_once(*lane.classifier, keys, lane.w, lane.w.refs.size(), lane.clock, lane.counters,
+                     true, &error)) {
         std::fprintf(stderr, "dtlsgate-pipeline: %s: %s\n", mix_text.c_str(), error.c_str());
         return 1;
       }
