@@ -149,7 +149,7 @@ bool Classifier::classify_datagram(FrameRef& frame, const FrameView& view, PassI
   uint8_t* data = frame.data;
   // A session the slow path owns gets every datagram, whatever it holds. Looked up, and the
   // cookie input built, from the headers as they are: no Endpoints (those only for the pass
-  // info and the rate limiter).
+  // info; the rate limiter reads the source prefix from the header too).
   // (size() first: inline, so a table without sessions costs no call.)
   const WireFlow flow = wire_flow(data, view);
   if (flows_ != nullptr && flows_->size() != 0 && flows_->contains(flow)) {
@@ -182,7 +182,7 @@ bool Classifier::classify_datagram(FrameRef& frame, const FrameView& view, PassI
   static_assert(kHvrLen <= kMinClientHelloRecordLen);
   assert(kHvrLen <= hello.record_len);
   assert(view.l3 + (flow.ipv6 ? 40U : 20U) + kUdpHeaderLen + kHvrLen <= frame.len);
-  if (limiter_ != nullptr && !limiter_->allow(source_endpoint(data, view))) {
+  if (limiter_ != nullptr && !limiter_->allow(flow)) {
     *verdict = Verdict::kDropRateLimited;
     return false;
   }

@@ -22,6 +22,7 @@
 #include "dtlsgate/cookie/cookie.h"
 #include "dtlsgate/cookie/keyring.h"
 #include "dtlsgate/flow_table.h"
+#include "dtlsgate/hvr_rate_limiter.h"
 #include "support/frame_builder.h"
 
 namespace dtlsgate {
@@ -1215,6 +1216,51 @@ TEST(HvrReplyDeterminism, CookieDependsOnTheSource) {
   const Bytes ca = expect_hvr_reply(build(a), classify(build(a)).frame);
   const Bytes cb = expect_hvr_reply(build(b), classify(build(b)).frame);
   EXPECT_NE(ca, cb);
+}
+
+// ---- Reflection guard ----
+
+// The guard reads the source prefix from the datagram's header where it lies, on the predicted
+// path (untagged IPv4) and on the walk (VLAN-tagged IPv4, IPv6): a prefix that spent its burst
+// is refused whatever its host bits, the next prefix is answered. A large table, so the few
+// prefixes here share no bucket (two do with probability <= 2^-15).
+TEST(ReflectionGuard, RefusesASpentSourcePrefixOnEveryPath) {
+  struct Case {
+    const char* name;
+    std::vector<uint16_t> vlans;
+    const char* first;        // spends its prefix's burst
+    const char* same_prefix;  // other host bits: refused
+    const char* next_prefix;  // answered
+  };
+  const Case cases[] = {
+      {"ipv4_predicted", {}, "198.51.100.1", "198.51.100.254", "198.51.101.1"},
+      {"ipv4_vlan_walked", {7}, "198.51.100.1", "198.51.100.254", "198.51.101.1"},
+      {"ipv6_walked", {}, "2001:db8:0:1200::1", "2001:db8:0:12ff:ffff::9", "2001:db8:0:1300::1"},
+  };
+  const std::string hvr(verdict_name(Verdict::kReplyHvr));
+  const std::string refused(verdict_name(Verdict::kDropRateLimited));
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    HvrRateLimit limit;
+    limit.per_prefix_per_second = 1;
+    limit.per_prefix_burst = 3;
+    limit.table_size = 1 << 16;
+    HvrRateLimiter limiter(limit);
+    limiter.set_time(1'000'000'000);
+    Classifier guarded = *world().classifier;
+    guarded.set_rate_limiter(&limiter);
+    auto hello_from = [&](const char* source) {
+      Recipe r;
+      if (std::string(source).find(':') != std::string::npos) ipv6(r);
+      r.udp.src_ip = source;
+      r.udp.vlans = c.vlans;
+      return verdict_name(classify_with(guarded, build(r), world().keys(), {}).verdict);
+    };
+    for (int i = 0; i < 3; ++i) EXPECT_EQ(hello_from(c.first), hvr) << i;
+    EXPECT_EQ(hello_from(c.first), refused);
+    EXPECT_EQ(hello_from(c.same_prefix), refused);
+    EXPECT_EQ(hello_from(c.next_prefix), hvr);
+  }
 }
 
 // ---- PassInfo ----

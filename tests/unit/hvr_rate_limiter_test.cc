@@ -133,6 +133,34 @@ TEST(HvrRateLimiter, PrefixesAreSlash24AndSlash56) {
   EXPECT_EQ(admitted(limiter, from("2001:db8:0:1300::1"), 100), 10);      // next /56
 }
 
+// The classifier's form reads the prefix from the header (the source address, then the
+// destination's bytes, which must not count): the same bucket as the Endpoint's.
+TEST(HvrRateLimiter, HeaderFormAndEndpointFormShareTheBucket) {
+  HvrRateLimit limit;
+  limit.per_prefix_per_second = 10;
+  limit.per_prefix_burst = 10;
+  limit.table_size = 1 << 16;
+  HvrRateLimiter limiter(limit);
+  limiter.set_time(kSecond);
+  auto header_of = [](const std::string& src, const std::string& dst) {
+    test::Bytes addresses = test::parse_ip(src);
+    const test::Bytes d = test::parse_ip(dst);
+    addresses.insert(addresses.end(), d.begin(), d.end());
+    return addresses;
+  };
+  const test::Bytes v4 = header_of("198.51.100.1", "255.255.255.255");
+  const test::Bytes v6 = header_of("2001:db8:0:12ab::1", "ffff::ffff");
+  for (int i = 0; i < 10; ++i) {
+    EXPECT_TRUE(limiter.allow(WireFlow{.ipv6 = false, .addresses = v4.data()}));
+    EXPECT_TRUE(limiter.allow(WireFlow{.ipv6 = true, .addresses = v6.data()}));
+  }
+  EXPECT_FALSE(limiter.allow(from("198.51.100.77")));
+  EXPECT_FALSE(limiter.allow(from("2001:db8:0:12ff::1")));
+  EXPECT_TRUE(limiter.allow(from("198.51.101.1")));
+  EXPECT_TRUE(limiter.allow(
+      WireFlow{.ipv6 = true, .addresses = header_of("2001:db8:0:1300::1", "::").data()}));
+}
+
 TEST(HvrRateLimiter, GlobalCapHoldsAcrossSpoofedSources) {
   HvrRateLimit limit;
   limit.global_per_second = 10000;
