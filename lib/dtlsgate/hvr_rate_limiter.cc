@@ -24,8 +24,8 @@ std::size_t table_size(const HvrRateLimit& limit) {
 HvrRateLimiter::HvrRateLimiter(const HvrRateLimit& limit)
     : global_interval_(interval_for(limit.global_per_second)),
       prefix_interval_(interval_for(limit.per_prefix_per_second)),
-      hash_multiplier_(random_hash_seed() | 1),
-      index_shift_(64 - std::bit_width(table_size(limit) - 1)),
+      hash_seed_(random_hash_seed()),
+      mask_(table_size(limit) - 1),
       prefix_tat_(new uint64_t[table_size(limit)]()) {
   const uint32_t global_burst = limit.global_burst == 0 ? 1 : limit.global_burst;
   const uint32_t prefix_burst = limit.per_prefix_burst == 0 ? 1 : limit.per_prefix_burst;
