@@ -24,6 +24,14 @@
 // frames and the figure is (partly) the generator's (saturated=no).
 //
 //   dtlsgate-pps-inproc [--mix PRESET|SPEC]... [--seconds S] [--warmup S] [--huge]
+//                       [--hvr-rate-per-prefix N]
+//
+// --hvr-rate-per-prefix N gives the worker the app's reflection guard (the app's default is
+// 1000; here 0, no guard, as every figure before it had), on the worker's TSC clock as in the
+// app. Keys are then inproc_<mix>_guarded_*; the flood's random sources in 10.0.0.0/8 share
+// the guard's 16384 buckets, so above 16.4 Mpps some hellos are refused (drop_rate_limited,
+// printed as inproc_<mix>_guarded_refused_share): a cookie-less hello then counts as
+// answered or refused, and a refused one costs the worker less than an HVR.
 //
 // Output: key=value lines inproc_<mix>_mpps (frames the worker took per wall-clock second),
 // inproc_<mix>_mpps_per_cpu (per CPU-second of the worker thread), inproc_<mix>_saturated, ...
@@ -58,6 +66,7 @@
 #include "dtlsgate/classifier.h"
 #include "dtlsgate/cookie/keyring.h"
 #include "dtlsgate/flow_table.h"
+#include "dtlsgate/hvr_rate_limiter.h"
 #include "flood/client_hello_source.h"
 #include "flood/frame_crafter.h"
 #include "flood/mix.h"
@@ -93,7 +102,8 @@ struct Options {
   std::vector<std::string> mixes;
   double seconds = 5;
   double warmup = 1;
-  bool huge = false;  // EAL memory on hugepages (--in-memory) instead of --no-huge
+  bool huge = false;                 // EAL memory on hugepages (--in-memory) instead of --no-huge
+  uint64_t hvr_rate_per_prefix = 0;  // > 0: the worker has the app's reflection guard
 };
 
 std::string key_of(const std::string& mix) {
@@ -435,7 +445,8 @@ bool run_mix(Bench& b, const Options& o, const std::string& mix_text) {
     std::fprintf(stderr, "dtlsgate-pps-inproc: %s\n", error.c_str());
     return false;
   }
-  const std::string key = "inproc_" + key_of(mix_text);
+  const std::string key =
+      "inproc_" + key_of(mix_text) + (o.hvr_rate_per_prefix != 0 ? "_guarded" : "");
 
   ClassifierConfig config;
   config.ipv4.push_back({192, 0, 2, 1});
@@ -443,10 +454,18 @@ bool run_mix(Bench& b, const Options& o, const std::string& mix_text) {
   config.mac = b.mac;
   FlowTable flows(kFlowTableCapacity);
   Classifier classifier(config, &flows);
+  // The worker's guard, as dpdk_app/main.cc makes it (its global cap off, as by default).
+  std::unique_ptr<HvrRateLimiter> guard;
+  if (o.hvr_rate_per_prefix != 0) {
+    HvrRateLimit limit;
+    limit.per_prefix_per_second = o.hvr_rate_per_prefix;
+    guard = std::make_unique<HvrRateLimiter>(limit);
+    classifier.set_rate_limiter(guard.get());
+  }
   auto counters = std::make_unique<QueueCounters>();
   std::atomic<bool> stop{false};
   WorkerContext ctx;
-  ctx.queues = {WorkerQueue{b.port, 0, &classifier, counters.get()}};
+  ctx.queues = {WorkerQueue{b.port, 0, &classifier, counters.get(), guard.get()}};
   ctx.keyring = b.keyring;
   ctx.pass_rings = {b.pass};
   ctx.stop = &stop;
@@ -554,7 +573,11 @@ bool run_mix(Bench& b, const Options& o, const std::string& mix_text) {
   };
   expect(io.rx_packets == taken_total, "the worker did not take what the generator counts");
   expect(v.total() == io.rx_packets, "verdicts do not add up to the frames received");
-  expect(v[Verdict::kReplyHvr] == hvr, "not every cookie-less hello got an HVR");
+  const uint64_t refused = v[Verdict::kDropRateLimited];
+  expect(v[Verdict::kReplyHvr] + refused == hvr,
+         guard ? "not every cookie-less hello got an HVR or a refusal"
+               : "not every cookie-less hello got an HVR");
+  expect(guard != nullptr || refused == 0, "a hello was refused with no guard");
   expect(v[Verdict::kPassVerified] == verify, "not every valid cookie was passed");
   expect(g.replies + io.tx_dropped == v[Verdict::kReplyHvr], "replies went missing");
   expect(g.passes_drained + io.ring_dropped == verify, "passes went missing");
@@ -604,6 +627,10 @@ bool run_mix(Bench& b, const Options& o, const std::string& mix_text) {
               io.ring_dropped);
   std::printf("%s_replies_checked=%lu\n", key.c_str(), g.replies_checked);
   std::printf("%s_seconds=%.3f\n", key.c_str(), wall);
+  if (guard) {
+    std::printf("%s_refused_share=%.4f\n", key.c_str(),
+                hvr == 0 ? 0.0 : static_cast<double>(refused) / static_cast<double>(hvr));
+  }
   std::fflush(stdout);
   return true;
 }
@@ -621,14 +648,17 @@ int main(int argc, char** argv) {
           "a generator on lcore 0 (core 0) using the flood's frame crafter.\n"
           "Presets: hvr-only verify-only drop-only attack (default: all four).\n"
           "--huge puts EAL memory on 2 MB hugepages (--in-memory -m 512: reserve 256 free\n"
-          "pages first, e.g. echo 256 > /proc/sys/vm/nr_hugepages) instead of --no-huge.\n");
+          "pages first, e.g. echo 256 > /proc/sys/vm/nr_hugepages) instead of --no-huge.\n"
+          "--hvr-rate-per-prefix N gives the worker the app's reflection guard (the app's\n"
+          "default is 1000; default here: 0, no guard); keys are then inproc_<mix>_guarded_*.\n");
       return 0;
     }
     if (name == "--huge") {
       o.huge = true;
       continue;
     }
-    if (name != "--mix" && name != "--seconds" && name != "--warmup")
+    if (name != "--mix" && name != "--seconds" && name != "--warmup" &&
+        name != "--hvr-rate-per-prefix")
       return usage_error("unknown option '" + name + "' (see --help)");
     if (i + 1 >= argc) return usage_error(name + " needs a value (see --help)");
     const std::string value = argv[++i];
@@ -640,6 +670,10 @@ int main(int argc, char** argv) {
       if (*end != '\0' || !(s >= 0) || s > 60 || (name == "--seconds" && s == 0))
         return usage_error(name + ": expected 0 < S <= 60");
       (name == "--seconds" ? o.seconds : o.warmup) = s;
+    } else if (name == "--hvr-rate-per-prefix") {
+      o.hvr_rate_per_prefix = std::strtoull(value.c_str(), &end, 10);
+      if (*end != '\0' || value.empty() || value[0] == '-' || o.hvr_rate_per_prefix > 1000000000)
+        return usage_error("--hvr-rate-per-prefix: 0-1000000000 HVRs per second");
     } else {
       return usage_error("unknown option '" + name + "' (see --help)");
     }
