@@ -1223,7 +1223,7 @@ TEST(HvrReplyDeterminism, CookieDependsOnTheSource) {
 // The guard reads the source prefix from the datagram's header where it lies, on the predicted
 // path (untagged IPv4) and on the walk (VLAN-tagged IPv4, IPv6): a prefix that spent its burst
 // is refused whatever its host bits, the next prefix is answered. A large table, so the few
-// prefixes here share no bucket (two do with probability <= 2^-15).
+// prefixes here share no bucket (two do with probability ~2^-16).
 TEST(ReflectionGuard, RefusesASpentSourcePrefixOnEveryPath) {
   struct Case {
     const char* name;
