@@ -163,14 +163,14 @@ uint8_t* frame_data(rte_mbuf* m) {
 //   from (~185 ns against ~100 ns from memory), and the generator would first take back each
 //   line the worker wrote its reply into (side by side, 2 pairs of 2 s: hvr 11.3-12.1 ->
 //   13.5-13.6 Mpps, verify 7.3-7.4 -> 11.2-11.5, the generator no longer the bound).
-// - store: built in place in the mbuf with ordinary stores, the lines of each mbuf fetched for
-//   writing before it is written (replies when drained, pool mbufs a burst early). On Intel a
+// - store: built in place in the mbuf with ordinary stores (the lines of pool mbufs fetched for
+//   writing a burst early: allocate_ahead). On Intel a
 //   DMA write goes to the LLC (DDIO), which one generator core cannot emulate fast enough
 //   (stores then cldemote: 11.3-11.6 Mpps, the worker idle 39 %). On stop 19's Sapphire
 //   Rapids VM the worker pays the same for a line from the generator's cache as from memory
 //   (its receive stage, 3 runs: 29.7-30.9 against 28.4-29.0 ns per HVR), while stream costs
 //   the generator ~70 ns a frame: stream hvr 11.9-12.5 Mpps with the worker idle 20 %, store
-//   14.2-15.7 with it idle 0.4-4 %.
+//   15.2-15.8 with it idle 0.4-0.9 %.
 // --frame-writes auto (the default) runs stream and, if the worker waited for frames, store:
 // until one is saturated both are lower bounds of the worker's rate, so the saturated run is
 // kept, else the faster. On stop 15's EPYC stream saturated the worker on hvr-only.
@@ -398,11 +398,8 @@ class Generator {
     // 12.7-13.1 -> 12.2 (the worker saturated either way; why it loses 5 % there we cannot see
     // without counters). Both header lines: the same within the spread.
     for (unsigned i = 0; i < n; ++i) prefetch_for_write(got[i]);
-    // store: the frame's lines too, which the worker read and partly wrote, before fill() writes
-    // the next frame over them; without it the generator was the bound again (side by side, 3
-    // rounds of 2 s: hvr ~11.7 Mpps with the worker idle 35 % against 15.0-16.0 saturated).
-    if (writes_ == FrameWrites::kStore)
-      for (unsigned i = 0; i < n; ++i) prefetch_frame_for_write(got[i]);
+    // Not the frame's lines (store): fetched here for writing, they cost the generator more
+    // than they saved (side by side, 3 pairs of 2 s: hvr-only 15.3-15.7 -> 13.3-13.8 Mpps).
     for (unsigned i = 0; i < n; ++i) {
       rte_mbuf* m = got[i];
       if (++c_.replies % kCheckEvery == 0) {
@@ -471,8 +468,9 @@ class Generator {
   }
 
   // store: frames freed to the pool by the worker (drops) are fetched a burst before they are
-  // written (side by side, 3 pairs of 2 s: drop-only 8.8-9.0 -> 10.2-10.8 Mpps, attack
-  // 9.8-10.1 -> 12.0-12.4, hvr-only unchanged).
+  // written (side by side, 3 pairs of 2 s: drop-only 8.6-8.8 -> 9.6-9.7 Mpps, attack 9.6-9.8
+  // -> 10.8, hvr-only unchanged; against allocating them when needed: 8.8-9.0 -> 10.2-10.8
+  // and 9.8-10.1 -> 12.0-12.4 in an earlier hour).
   void allocate_ahead(KindPool& p) {
     p.has_ahead = rte_pktmbuf_alloc_bulk(p.pool, p.ahead.data(), kBurst) == 0;
     if (!p.has_ahead) return;
@@ -493,7 +491,7 @@ class Generator {
   unsigned pending_ = 0;
   alignas(64) std::array<uint8_t, kGenBurst * kStageStride> stage_{};
   FrameWrites writes_;
-  unsigned max_frame_ = 0;  // bytes: the longest kind's frame (the lines a reply's drain fetches)
+  unsigned max_frame_ = 0;  // bytes: the longest kind's frame (the lines allocate_ahead fetches)
   GenCounters c_;
 };
 
