@@ -64,6 +64,7 @@
 #include <cstring>
 #include <ctime>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -111,7 +112,7 @@ const char* frame_writes_name(FrameWrites w) {
 
 struct Options {
   std::vector<std::string> mixes;
-  std::string frame_writes = "auto";
+  std::optional<FrameWrites> frame_writes;  // none: auto
   double seconds = 5;
   double warmup = 1;
   bool huge = false;                 // EAL memory on hugepages (--in-memory) instead of --no-huge
@@ -762,7 +763,8 @@ int main(int argc, char** argv) {
     } else if (name == "--frame-writes") {
       if (value != "stream" && value != "store" && value != "auto")
         return usage_error("--frame-writes: stream, store or auto");
-      o.frame_writes = value;
+      if (value != "auto")
+        o.frame_writes = value == "stream" ? FrameWrites::kStream : FrameWrites::kStore;
     } else if (name == "--seconds" || name == "--warmup") {
       const double s = std::strtod(value.c_str(), &end);
       if (*end != '\0' || !(s >= 0) || s > 60 || (name == "--seconds" && s == 0))
@@ -864,13 +866,13 @@ int main(int argc, char** argv) {
       // lower bounds of the worker's throughput until one is saturated: the saturated run is
       // kept, else the faster; both rates are printed.
       MixReport stream, store;
-      const bool auto_writes = o.frame_writes == "auto";
-      const bool use_stream = o.frame_writes != "store";
+      const bool use_stream = o.frame_writes != FrameWrites::kStore;
       if (use_stream && !run_mix(b, o, mix, FrameWrites::kStream, &stream)) {
         rc = 1;
         break;
       }
-      const bool use_store = o.frame_writes == "store" || (auto_writes && !stream.saturated);
+      const bool use_store =
+          o.frame_writes == FrameWrites::kStore || (!o.frame_writes && !stream.saturated);
       if (use_store && !run_mix(b, o, mix, FrameWrites::kStore, &store)) {
         rc = 1;
         break;
