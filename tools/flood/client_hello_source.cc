@@ -8,6 +8,7 @@
 #include <fstream>
 #include <iterator>
 
+#include "dtlsgate/printable.h"
 #include "dtlsgate/wire/client_hello.h"
 #include "dtlsgate/wire/packet.h"
 
@@ -77,54 +78,66 @@ std::vector<uint8_t> openssl_client_hello(std::string* error) {
 std::vector<uint8_t> client_hello_from_pcap(const std::string& path, std::string* error) {
   std::ifstream file(path, std::ios::binary);
   if (!file) {
-    *error = "--pcap " + path + ": cannot open";
+    *error = "--pcap " + printable(path) + ": cannot open";
     return {};
   }
   const std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(file)),
                                    std::istreambuf_iterator<char>());
+  std::vector<uint8_t> hello = client_hello_from_pcap_bytes(bytes.data(), bytes.size(), error);
+  if (hello.empty()) *error = "--pcap " + printable(path) + ": " + *error;
+  return hello;
+}
+
+std::vector<uint8_t> client_hello_from_pcap_bytes(const uint8_t* bytes, std::size_t size,
+                                                  std::string* error) {
   constexpr std::size_t kGlobalHeaderLen = 24;
   constexpr std::size_t kRecordHeaderLen = 16;
   constexpr uint32_t kLinkTypeEthernet = 1;
-  if (bytes.size() < kGlobalHeaderLen) {
-    *error = "--pcap " + path + ": not a pcap file (too short)";
+  if (size < kGlobalHeaderLen) {
+    *error = "not a pcap file (too short)";
     return {};
   }
-  const uint32_t magic = load_u32(bytes.data(), false);
+  const uint32_t magic = load_u32(bytes, false);
   // Microsecond (a1b2c3d4) or nanosecond (a1b23c4d) timestamps, either byte order.
   bool swapped = false;
   if (magic == 0xd4c3b2a1 || magic == 0x4d3cb2a1) {
     swapped = true;
+  } else if (magic == 0x0a0d0d0a) {  // a pcapng section header block
+    *error = "pcapng is not supported (convert it: editcap -F pcap IN OUT)";
+    return {};
   } else if (magic != 0xa1b2c3d4 && magic != 0xa1b23c4d) {
-    *error = "--pcap " + path + ": not a pcap file (pcapng is not supported)";
+    *error = "not a pcap file (no pcap magic number)";
     return {};
   }
-  if (load_u32(bytes.data() + 20, swapped) != kLinkTypeEthernet) {
-    *error = "--pcap " + path + ": link type is not Ethernet";
+  if (load_u32(bytes + 20, swapped) != kLinkTypeEthernet) {
+    *error = "link type is not Ethernet";
     return {};
   }
-  for (std::size_t at = kGlobalHeaderLen; at + kRecordHeaderLen <= bytes.size();) {
-    const uint32_t captured = load_u32(bytes.data() + at + 8, swapped);
+  for (std::size_t at = kGlobalHeaderLen; size - at >= kRecordHeaderLen;) {
+    const uint32_t captured = load_u32(bytes + at + 8, swapped);
     const std::size_t frame_at = at + kRecordHeaderLen;
-    if (captured > 0xffff || frame_at + captured > bytes.size()) break;
+    if (captured > 0xffff || captured > size - frame_at) break;  // a cut-off last record
     at = frame_at + captured;
-    const uint8_t* frame = bytes.data() + frame_at;
+    const uint8_t* frame = bytes + frame_at;
     FrameView view;
     Verdict drop = Verdict::kDropTruncated;
     if (!parse_l2_l3(frame, static_cast<uint16_t>(captured), &view, &drop) ||
-        view.kind == L3Kind::kArp || view.l4_proto != kIpProtoUdp) {
+        view.kind == L3Kind::kArp || view.l4_proto != kIpProtoUdp || view.l4_len < 8) {
       continue;
     }
-    // Captures from loopback carry partial checksums; only the payload matters here.
+    // Captures from loopback carry partial checksums, so parse_udp (which checks them) is not
+    // used; only the payload matters here. The UDP length must fit the IP payload, which
+    // parse_l2_l3 has checked against the capture.
     const uint8_t* udp = frame + view.l4;
     const uint16_t udp_len = static_cast<uint16_t>(udp[4] << 8 | udp[5]);
-    if (udp_len < 8 || view.l4 + udp_len > captured) continue;
+    if (udp_len < 8 || udp_len > view.l4_len) continue;
     const uint8_t* payload = udp + 8;
-    const uint16_t payload_len = static_cast<uint16_t>(udp_len - 8);
+    const auto payload_len = static_cast<uint16_t>(udp_len - 8);
     if (is_cookie_less_hello(payload, payload_len)) {
       return std::vector<uint8_t>(payload, payload + payload_len);
     }
   }
-  *error = "--pcap " + path + ": no cookie-less DTLS ClientHello in it";
+  *error = "no cookie-less DTLS ClientHello in it";
   return {};
 }
 

@@ -2,6 +2,7 @@
 // it will parse in production (cipher list, extensions, ~200 bytes), not a minimal toy.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -15,7 +16,13 @@ namespace dtlsgate::flood {
 std::vector<uint8_t> openssl_client_hello(std::string* error);
 
 // The first cookie-less ClientHello found in a pcap file (link type Ethernet, IPv4/IPv6, UDP).
-// Returns empty and sets *error when the file cannot be read or holds none.
+// Returns empty and sets *error ("--pcap PATH: why") when the file cannot be read or holds none.
 std::vector<uint8_t> client_hello_from_pcap(const std::string& path, std::string* error);
+
+// The same over the file's bytes, with no I/O (what the fuzz target and the tests feed):
+// *error says why without the path. Any bytes are safe: every length in the file is checked
+// against what is there before it is used.
+std::vector<uint8_t> client_hello_from_pcap_bytes(const uint8_t* bytes, std::size_t size,
+                                                  std::string* error);
 
 }  // namespace dtlsgate::flood

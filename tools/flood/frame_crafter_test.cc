@@ -229,15 +229,5 @@ TEST(ClientHelloSource, OpenSslHelloIsARealisticCookieLessHello) {
   EXPECT_LT(hello.size(), 400u);
 }
 
-TEST(ClientHelloSource, PcapYieldsTheFirstCookieLessHelloOrSaysWhy) {
-  std::string error;
-  const std::vector<uint8_t> hello =
-      client_hello_from_pcap(DTLSGATE_SOURCE_ROOT "/tests/data/client_hellos.pcap", &error);
-  ASSERT_FALSE(hello.empty()) << error;
-  EXPECT_EQ(hello[0], 22);
-  EXPECT_TRUE(client_hello_from_pcap("/nonexistent.pcap", &error).empty());
-  EXPECT_NE(error.find("cannot open"), std::string::npos) << error;
-}
-
 }  // namespace
 }  // namespace dtlsgate::flood
