@@ -44,6 +44,7 @@
 #include "dtlsgate/cookie/keyring.h"
 #include "dtlsgate/flow_table.h"
 #include "dtlsgate/hvr_rate_limiter.h"
+#include "dtlsgate/printable.h"
 #include "flood/client_hello_source.h"
 #include "flood/frame_crafter.h"
 #include "flood/mix.h"
@@ -240,7 +241,8 @@ std::unique_ptr<HvrRateLimiter> make_guard(const Options& o) {
 }
 
 int usage_error(const std::string& text) {
-  std::fprintf(stderr, "dtlsgate-pipeline: %s\n", text.c_str());
+  // One line, whatever the user typed into the option this quotes.
+  std::fprintf(stderr, "dtlsgate-pipeline: %s\n", dtlsgate::printable(text).c_str());
   return 2;
 }
 
@@ -275,6 +277,9 @@ int main(int argc, char** argv) {
     const std::string value = argv[++i];
     char* end = nullptr;
     if (name == "--mix") {
+      Mix mix;  // judged here, so a bad one is refused before any output
+      std::string error;
+      if (!parse_mix(value, &mix, &error)) return usage_error(error);
       o.mixes.push_back(value);
     } else if (name == "--seconds") {
       o.seconds = std::strtod(value.c_str(), &end);

@@ -72,6 +72,7 @@
 #include "dtlsgate/cookie/keyring.h"
 #include "dtlsgate/flow_table.h"
 #include "dtlsgate/hvr_rate_limiter.h"
+#include "dtlsgate/printable.h"
 #include "flood/client_hello_source.h"
 #include "flood/frame_crafter.h"
 #include "flood/mix.h"
@@ -131,7 +132,8 @@ std::string report_key(const Options& o, const std::string& mix) {
 }
 
 int usage_error(const std::string& text) {
-  std::fprintf(stderr, "dtlsgate-pps-inproc: %s\n", text.c_str());
+  // One line, whatever the user typed into the option this quotes.
+  std::fprintf(stderr, "dtlsgate-pps-inproc: %s\n", dtlsgate::printable(text).c_str());
   return 2;
 }
 
@@ -759,6 +761,9 @@ int main(int argc, char** argv) {
     const std::string value = argv[++i];
     char* end = nullptr;
     if (name == "--mix") {
+      Mix mix;  // judged here, so a bad one is refused before any output
+      std::string error;
+      if (!parse_mix(value, &mix, &error)) return usage_error(error);
       o.mixes.push_back(value);
     } else if (name == "--frame-writes") {
       if (value != "stream" && value != "store" && value != "auto")

@@ -6,25 +6,10 @@
 #include <fstream>
 #include <sstream>
 
+#include "dtlsgate/printable.h"
+
 namespace dtlsgate::app {
 namespace {
-
-// User input echoed in a one-line error stays one line: control and non-ASCII bytes as \xNN
-// (a newline in an argument would otherwise forge a second log line).
-std::string printable(const std::string& text) {
-  std::string out;
-  for (const unsigned char c : text) {
-    if (c >= 0x20 && c < 0x7f) {
-      out += static_cast<char>(c);
-    } else {
-      static constexpr char kHex[] = "0123456789abcdef";
-      out += "\\x";
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
-}
 
 template <typename T>
 bool parse_uint(const std::string& text, T min, T max, T* out) {

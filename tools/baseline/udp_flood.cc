@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "dtlsgate/printable.h"
 #include "flood/client_hello_source.h"
 
 namespace {
@@ -26,7 +27,8 @@ namespace {
 constexpr unsigned kBatch = 64;
 
 int usage_error(const std::string& text) {
-  std::fprintf(stderr, "udp-flood: %s\n", text.c_str());
+  // One line, whatever the user typed into the option this quotes.
+  std::fprintf(stderr, "udp-flood: %s\n", dtlsgate::printable(text).c_str());
   return 2;
 }
 

@@ -164,9 +164,20 @@ TEST(Mix, PresetsAndWeightsParseAndBadTextIsRefusedInOneLine) {
     bool ok;
   };
   const Case cases[] = {
-      {"hvr-only", true}, {"attack", true},  {"hvr=70,verify=10", true},
-      {"hvr", true},      {"hvr=0", false},  {"hvr=x", false},
-      {"bogus=1", false}, {"hvr=-1", false}, {"", false},
+      {"hvr-only", true},
+      {"attack", true},
+      {"hvr=70,verify=10", true},
+      {"hvr", true},
+      {"hvr=0", false},
+      {"hvr=x", false},
+      {"bogus=1", false},
+      {"hvr=-1", false},
+      {"", false},
+      {"hvr=1000000", true},
+      {"hvr=1000001", false},
+      // A kind named twice adds up, and the sum is bounded as one weight is.
+      {"hvr=600000,verify=1,hvr=400000", true},
+      {"hvr=600000,hvr=400001", false},
   };
   for (const Case& c : cases) {
     Mix mix;

@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "dtlsgate/cookie/keyring.h"
+#include "dtlsgate/printable.h"
 #include "flood/client_hello_source.h"
 #include "flood/frame_crafter.h"
 #include "flood/mix.h"
@@ -130,7 +131,7 @@ bool parse_seconds(const std::string& name, const std::string& text, double* out
   char* end = nullptr;
   const double v = std::strtod(text.c_str(), &end);
   if (text.empty() || *end != '\0' || !(v >= 0) || v > 1e6) {
-    return fail(error, name + ": expected seconds >= 0, got '" + text + "'");
+    return fail(error, name + ": expected seconds >= 0, got '" + printable(text) + "'");
   }
   *out = v;
   return true;
@@ -140,7 +141,7 @@ bool parse_mac(const std::string& name, const std::string& text, std::array<uint
                std::string* error) {
   rte_ether_addr addr;
   if (rte_ether_unformat_addr(text.c_str(), &addr) != 0) {
-    return fail(error, name + ": '" + text + "' is not a MAC address");
+    return fail(error, name + ": '" + printable(text) + "' is not a MAC address");
   }
   std::copy(std::begin(addr.addr_bytes), std::end(addr.addr_bytes), out->begin());
   return true;
@@ -165,7 +166,7 @@ Parse parse_options(const std::vector<std::string>& args, Options* o, std::strin
         "--rate",         "--packets",  "--duration", "--burst",       "--port-id",
         "--link-timeout", "--drain",    "--seed",     "--warmup",      "--linger"};
     if (std::find(std::begin(kWithValue), std::end(kWithValue), name) == std::end(kWithValue)) {
-      fail(error, "unknown option '" + name + "' (see --help)");
+      fail(error, "unknown option '" + printable(name) + "' (see --help)");
       return Parse::kError;
     }
     if (i + 1 >= args.size()) {
@@ -178,7 +179,7 @@ Parse parse_options(const std::vector<std::string>& args, Options* o, std::strin
       dst_ips.push_back(value);
     } else if (name == "--dst-port") {
       ok = parse_number(value, &dst_port) && dst_port != 0;
-      if (!ok) fail(error, "--dst-port: expected 1-65535, got '" + value + "'");
+      if (!ok) fail(error, "--dst-port: expected 1-65535, got '" + printable(value) + "'");
     } else if (name == "--dst-mac") {
       ok = parse_mac(name, value, &o->target.dst_mac, error);
     } else if (name == "--src-mac") {
@@ -196,21 +197,22 @@ Parse parse_options(const std::vector<std::string>& args, Options* o, std::strin
       o->secret_file = value;
     } else if (name == "--rotation") {
       ok = parse_number(value, &o->rotation) && o->rotation != 0;
-      if (!ok) fail(error, "--rotation: expected seconds >= 1, got '" + value + "'");
+      if (!ok) fail(error, "--rotation: expected seconds >= 1, got '" + printable(value) + "'");
     } else if (name == "--rate") {
       ok = parse_seconds(name, value, &o->rate, error);
-      if (!ok) fail(error, "--rate: expected packets per second >= 0, got '" + value + "'");
+      if (!ok)
+        fail(error, "--rate: expected packets per second >= 0, got '" + printable(value) + "'");
     } else if (name == "--packets") {
       ok = parse_number(value, &o->packets);
-      if (!ok) fail(error, "--packets: expected a count, got '" + value + "'");
+      if (!ok) fail(error, "--packets: expected a count, got '" + printable(value) + "'");
     } else if (name == "--duration") {
       ok = parse_seconds(name, value, &o->duration, error);
     } else if (name == "--burst") {
       ok = parse_number(value, &o->burst) && o->burst >= 1 && o->burst <= kMaxBurst;
-      if (!ok) fail(error, "--burst: expected 1-64, got '" + value + "'");
+      if (!ok) fail(error, "--burst: expected 1-64, got '" + printable(value) + "'");
     } else if (name == "--port-id") {
       ok = parse_number(value, &o->port_id);
-      if (!ok) fail(error, "--port-id: expected a port number, got '" + value + "'");
+      if (!ok) fail(error, "--port-id: expected a port number, got '" + printable(value) + "'");
     } else if (name == "--link-timeout") {
       ok = parse_seconds(name, value, &o->link_timeout, error);
     } else if (name == "--linger") {
@@ -221,7 +223,7 @@ Parse parse_options(const std::vector<std::string>& args, Options* o, std::strin
       ok = parse_seconds(name, value, &o->drain, error);
     } else if (name == "--seed") {
       ok = parse_number(value, &o->seed);
-      if (!ok) fail(error, "--seed: expected a number, got '" + value + "'");
+      if (!ok) fail(error, "--seed: expected a number, got '" + printable(value) + "'");
     }
     if (!ok) return Parse::kError;
   }
@@ -239,7 +241,8 @@ Parse parse_options(const std::vector<std::string>& args, Options* o, std::strin
     }
     auto& slot = e.family == AddressFamily::kIpv4 ? o->target.ipv4 : o->target.ipv6;
     if (slot) {
-      fail(error, "--dst-ip: one address per family (got two of '" + text + "''s family)");
+      fail(error,
+           "--dst-ip: one address per family (got two of '" + printable(text) + "''s family)");
       return Parse::kError;
     }
     slot = e;
@@ -256,7 +259,7 @@ Parse parse_options(const std::vector<std::string>& args, Options* o, std::strin
     const bool have = range.family == AddressFamily::kIpv4 ? o->target.ipv4.has_value()
                                                            : o->target.ipv6.has_value();
     if (!have) {
-      fail(error, "--src " + text + ": no --dst-ip of that address family");
+      fail(error, "--src " + printable(text) + ": no --dst-ip of that address family");
       return Parse::kError;
     }
     o->sources.push_back(range);
@@ -281,14 +284,14 @@ std::optional<TargetSecret> read_secret(const Options& o, std::string* error) {
   if (o.secret_file.empty()) return std::nullopt;
   std::ifstream file(o.secret_file);
   if (!file) {
-    *error = "--secret-file " + o.secret_file + ": cannot open";
+    *error = "--secret-file " + printable(o.secret_file) + ": cannot open";
     return std::nullopt;
   }
   const std::string text((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
   TargetSecret secret;
   secret.rotation_seconds = o.rotation;
   if (!parse_master_secret(text, &secret.master, error)) {
-    *error = "--secret-file " + o.secret_file + ": " + *error;
+    *error = "--secret-file " + printable(o.secret_file) + ": " + *error;
     return std::nullopt;
   }
   return secret;

@@ -2,9 +2,15 @@
 
 #include <charconv>
 #include <numeric>
+#include <string>
+
+#include "dtlsgate/printable.h"
 
 namespace dtlsgate::flood {
 namespace {
+
+// A kind's weight, as given or summed over repeats: keeps a schedule under 8 M entries.
+constexpr uint32_t kMaxWeight = 1000000;
 
 constexpr std::array<std::string_view, kKindCount> kNames{{
 #define DTLSGATE_X(e, name, help) #name,
@@ -63,8 +69,9 @@ bool parse_mix(const std::string& text_in, Mix* mix, std::string* error) {
       const char* first = item.data() + eq + 1;
       const char* last = item.data() + item.size();
       const auto [ptr, ec] = std::from_chars(first, last, weight);
-      if (ec != std::errc() || ptr != last || first == last || weight > 1000000) {
-        *error = "--mix: bad weight in '" + item + "' (an integer 0..1000000)";
+      if (ec != std::errc() || ptr != last || first == last || weight > kMaxWeight) {
+        *error = "--mix: bad weight in '" + printable(item) + "' (an integer 0.." +
+                 std::to_string(kMaxWeight) + ")";
         return false;
       }
     }
@@ -76,8 +83,15 @@ bool parse_mix(const std::string& text_in, Mix* mix, std::string* error) {
         if (!known.empty()) known += ',';
         known.append(n);
       }
-      *error = "--mix: unknown kind '" + name + "' (kinds: " + known +
+      *error = "--mix: unknown kind '" + printable(name) + "' (kinds: " + known +
                "; presets: hvr-only, verify-only, drop-only, attack)";
+      return false;
+    }
+    // A kind named twice adds up, within the same bound: the schedule holds one entry per
+    // unit of weight (reduced by the gcd), so unbounded sums would make it unbounded too.
+    if (out.weight[k] + weight > kMaxWeight) {
+      *error =
+          "--mix: kind '" + name + "' weighs more than " + std::to_string(kMaxWeight) + " in all";
       return false;
     }
     out.weight[k] += weight;

@@ -5,6 +5,8 @@
 #include <charconv>
 #include <cstring>
 
+#include "dtlsgate/printable.h"
+
 namespace dtlsgate::flood {
 
 Endpoint SourceRange::draw(FastRandom& random) const {
@@ -30,7 +32,7 @@ bool parse_address(const std::string& text, Endpoint* endpoint, std::string* err
   } else if (inet_pton(AF_INET6, text.c_str(), e.addr.data()) == 1) {
     e.family = AddressFamily::kIpv6;
   } else {
-    *error = "'" + text + "' is not an IPv4 or IPv6 address";
+    *error = "'" + printable(text) + "' is not an IPv4 or IPv6 address";
     return false;
   }
   e.port = endpoint->port;
@@ -52,7 +54,8 @@ bool parse_prefix(const std::string& text, SourceRange* range, std::string* erro
     const char* last = text.data() + text.size();
     const auto [ptr, ec] = std::from_chars(first, last, prefix);
     if (ec != std::errc() || ptr != last || first == last || prefix > bits) {
-      *error = "--src: bad prefix length in '" + text + "' (0.." + std::to_string(bits) + ")";
+      *error =
+          "--src: bad prefix length in '" + printable(text) + "' (0.." + std::to_string(bits) + ")";
       return false;
     }
   }
@@ -81,7 +84,8 @@ bool parse_port_range(const std::string& text, SourceRange* range, std::string* 
                       ? parse(view, &first) && (last = first, true)
                       : parse(view.substr(0, dash), &first) && parse(view.substr(dash + 1), &last);
   if (!ok || first > last) {
-    *error = "--src-port: expected PORT or FIRST-LAST within 1-65535, got '" + text + "'";
+    *error =
+        "--src-port: expected PORT or FIRST-LAST within 1-65535, got '" + printable(text) + "'";
     return false;
   }
   range->port_first = first;
