@@ -29,6 +29,8 @@
 #include <cstring>
 #include <string>
 
+#include "dtlsgate/printable.h"
+
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -92,7 +94,8 @@ int verify_cookie(SSL* ssl, const unsigned char* cookie, unsigned int cookie_len
 }
 
 int usage_error(const std::string& text) {
-  std::fprintf(stderr, "openssl-listen-server: %s\n", text.c_str());
+  // One line, whatever the user typed into the option this quotes.
+  std::fprintf(stderr, "openssl-listen-server: %s\n", dtlsgate::printable(text).c_str());
   return 2;
 }
 
