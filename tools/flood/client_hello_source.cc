@@ -7,6 +7,9 @@
 #include <cstring>
 #include <fstream>
 #include <iterator>
+#include <optional>
+#include <span>
+#include <string>
 
 #include "dtlsgate/printable.h"
 #include "dtlsgate/wire/client_hello.h"
@@ -33,6 +36,67 @@ uint32_t load_u32(const uint8_t* p, bool swapped) {
   uint32_t v;
   std::memcpy(&v, p, 4);
   return swapped ? __builtin_bswap32(v) : v;
+}
+
+// The pcap link types whose records hold an IP packet this reader can find: Ethernet, Linux
+// "cooked" headers (what tcpdump -i any writes) and raw IP. Records of the others are rewritten
+// as untagged Ethernet frames, so that one parser (the filter's own) reads them all.
+enum class Link : uint8_t { kEthernet, kLinuxCooked, kLinuxCooked2, kRawIp, kRawIpv4, kRawIpv6 };
+
+std::optional<Link> link_of(uint32_t link_type) {
+  switch (link_type) {
+    case 1:
+      return Link::kEthernet;
+    case 113:
+      return Link::kLinuxCooked;  // LINKTYPE_LINUX_SLL: 16-byte header, protocol at 14
+    case 276:
+      return Link::kLinuxCooked2;  // LINKTYPE_LINUX_SLL2: 20-byte header, protocol at 0
+    case 101:
+      return Link::kRawIp;  // LINKTYPE_RAW: the IP version nibble tells
+    case 228:
+      return Link::kRawIpv4;
+    case 229:
+      return Link::kRawIpv6;
+    default:
+      return std::nullopt;
+  }
+}
+
+// The record as an Ethernet frame: the record itself for Ethernet, else a copy behind a
+// zero-address Ethernet header in *scratch. Empty when the record cannot hold an IP packet.
+std::span<const uint8_t> as_ethernet(Link link, const uint8_t* record, std::size_t len,
+                                     std::vector<uint8_t>* scratch) {
+  constexpr std::size_t kEthHeader = 14;
+  if (link == Link::kEthernet) return {record, len};
+  std::size_t header = 0;
+  uint16_t ether_type = 0;
+  switch (link) {
+    case Link::kLinuxCooked:
+      header = 16;
+      if (len >= header) ether_type = static_cast<uint16_t>(record[14] << 8 | record[15]);
+      break;
+    case Link::kLinuxCooked2:
+      header = 20;
+      if (len >= header) ether_type = static_cast<uint16_t>(record[0] << 8 | record[1]);
+      break;
+    case Link::kRawIp:
+      if (len >= 1) ether_type = (record[0] >> 4) == 6 ? kEtherTypeIpv6 : kEtherTypeIpv4;
+      break;
+    case Link::kRawIpv4:
+      ether_type = kEtherTypeIpv4;
+      break;
+    case Link::kRawIpv6:
+      ether_type = kEtherTypeIpv6;
+      break;
+    case Link::kEthernet:
+      break;
+  }
+  if (len < header || ether_type == 0 || kEthHeader + (len - header) > 0xffff) return {};
+  scratch->assign(kEthHeader, 0);
+  scratch->at(12) = static_cast<uint8_t>(ether_type >> 8);
+  scratch->at(13) = static_cast<uint8_t>(ether_type);
+  scratch->insert(scratch->end(), record + header, record + len);
+  return {scratch->data(), scratch->size()};
 }
 
 }  // namespace
@@ -92,7 +156,6 @@ std::vector<uint8_t> client_hello_from_pcap_bytes(const uint8_t* bytes, std::siz
                                                   std::string* error) {
   constexpr std::size_t kGlobalHeaderLen = 24;
   constexpr std::size_t kRecordHeaderLen = 16;
-  constexpr uint32_t kLinkTypeEthernet = 1;
   if (size < kGlobalHeaderLen) {
     *error = "not a pcap file (too short)";
     return {};
@@ -109,19 +172,26 @@ std::vector<uint8_t> client_hello_from_pcap_bytes(const uint8_t* bytes, std::siz
     *error = "not a pcap file (no pcap magic number)";
     return {};
   }
-  if (load_u32(bytes + 20, swapped) != kLinkTypeEthernet) {
-    *error = "link type is not Ethernet";
+  const uint32_t link_type = load_u32(bytes + 20, swapped);
+  const std::optional<Link> link = link_of(link_type);
+  if (!link) {
+    *error = "link type " + std::to_string(link_type) +
+             " is not supported (Ethernet, Linux cooked or raw IP)";
     return {};
   }
+  std::vector<uint8_t> scratch;
   for (std::size_t at = kGlobalHeaderLen; size - at >= kRecordHeaderLen;) {
     const uint32_t captured = load_u32(bytes + at + 8, swapped);
-    const std::size_t frame_at = at + kRecordHeaderLen;
-    if (captured > 0xffff || captured > size - frame_at) break;  // a cut-off last record
-    at = frame_at + captured;
-    const uint8_t* frame = bytes + frame_at;
+    const std::size_t record_at = at + kRecordHeaderLen;
+    if (captured > 0xffff || captured > size - record_at) break;  // a cut-off last record
+    at = record_at + captured;
+    const std::span<const uint8_t> ethernet =
+        as_ethernet(*link, bytes + record_at, captured, &scratch);
+    const uint8_t* frame = ethernet.data();
+    const auto frame_len = static_cast<uint16_t>(ethernet.size());
     FrameView view;
     Verdict drop = Verdict::kDropTruncated;
-    if (!parse_l2_l3(frame, static_cast<uint16_t>(captured), &view, &drop) ||
+    if (frame_len == 0 || !parse_l2_l3(frame, frame_len, &view, &drop) ||
         view.kind == L3Kind::kArp || view.l4_proto != kIpProtoUdp || view.l4_len < 8) {
       continue;
     }

@@ -15,8 +15,9 @@ namespace dtlsgate::flood {
 // SSL_CTX setup (~1 ms), done once at start. Returns empty and sets *error on failure.
 std::vector<uint8_t> openssl_client_hello(std::string* error);
 
-// The first cookie-less ClientHello found in a pcap file (link type Ethernet, IPv4/IPv6, UDP).
-// Returns empty and sets *error ("--pcap PATH: why") when the file cannot be read or holds none.
+// The first cookie-less ClientHello found in a pcap file (IPv4/IPv6, UDP; link type Ethernet,
+// Linux cooked as tcpdump -i any writes, or raw IP). Returns empty and sets *error
+// ("--pcap PATH: why") when the file cannot be read or holds none.
 std::vector<uint8_t> client_hello_from_pcap(const std::string& path, std::string* error);
 
 // The same over the file's bytes, with no I/O (what the fuzz target and the tests feed):

@@ -1,6 +1,7 @@
 // Where dtlsgate-flood's ClientHello comes from when the user hands it a capture (--pcap): the
-// first cookie-less ClientHello in an Ethernet pcap of either byte order and timestamp unit,
-// and a one-line reason for every file that has none. Each row is a crafted file.
+// first cookie-less ClientHello in a pcap of either byte order and timestamp unit, over
+// Ethernet, Linux cooked headers or raw IP, and a one-line reason for every file that has
+// none. Each row of the table is a crafted file; real tcpdump captures follow it.
 #include "flood/client_hello_source.h"
 
 #include <gtest/gtest.h>
@@ -94,6 +95,25 @@ Bytes frame(const Bytes& payload, const FrameShape& shape = {}) {
   return f;
 }
 
+// An Ethernet frame's IP packet behind another link type's header: Linux cooked (113: 16
+// bytes, protocol last), Linux cooked v2 (276: 20 bytes, protocol first) or raw IP (101, 228,
+// 229: none).
+Bytes relink(const Bytes& ethernet, uint32_t link_type) {
+  const Bytes packet(ethernet.begin() + 14, ethernet.end());
+  Bytes header;
+  if (link_type == 113) {
+    header.assign(16, 0);
+    header[14] = ethernet[12];
+    header[15] = ethernet[13];
+  } else if (link_type == 276) {
+    header.assign(20, 0);
+    header[0] = ethernet[12];
+    header[1] = ethernet[13];
+  }
+  header.insert(header.end(), packet.begin(), packet.end());
+  return header;
+}
+
 struct PcapShape {
   uint32_t magic = 0xa1b2c3d4;
   bool swapped = false;  // fields written in the other byte order (the magic says so)
@@ -144,14 +164,18 @@ std::vector<PcapCase> cases() {
   nanoseconds.magic = 0xa1b23c4d;
   PcapShape pcapng;
   pcapng.magic = 0x0a0d0d0a;
-  PcapShape raw_ip;
-  raw_ip.link_type = 101;
+  auto link = [](uint32_t type) {
+    PcapShape shape;
+    shape.link_type = type;
+    return shape;
+  };
   PcapShape cut_off;
   cut_off.last_record_claims_extra = 1;
   FrameShape tcp;
   tcp.protocol = 6;
   FrameShape ipv6;
   ipv6.ipv6 = true;
+  const Bytes hello_frame6 = frame(hello, ipv6);
   FrameShape udp_longer_than_ip;  // the UDP length runs past the IP payload
   udp_longer_than_ip.udp_len_delta = 1;
   FrameShape hello_ends_in_trailer;  // the IP packet ends 1 byte short of the UDP length
@@ -167,7 +191,18 @@ std::vector<PcapCase> cases() {
       {"microseconds_host_order", pcap({hello_frame}), true, ""},
       {"microseconds_other_order", pcap({hello_frame}, swapped), true, ""},
       {"nanoseconds", pcap({hello_frame}, nanoseconds), true, ""},
-      {"ipv6", pcap({frame(hello, ipv6)}), true, ""},
+      {"ipv6", pcap({hello_frame6}), true, ""},
+      {"linux_cooked_ipv4", pcap({relink(hello_frame, 113)}, link(113)), true, ""},
+      {"linux_cooked_ipv6", pcap({relink(hello_frame6, 113)}, link(113)), true, ""},
+      {"linux_cooked_v2", pcap({relink(hello_frame, 276)}, link(276)), true, ""},
+      {"raw_ip_v4", pcap({relink(hello_frame, 101)}, link(101)), true, ""},
+      {"raw_ip_v6", pcap({relink(hello_frame6, 101)}, link(101)), true, ""},
+      {"raw_ipv4", pcap({relink(hello_frame, 228)}, link(228)), true, ""},
+      {"raw_ipv6", pcap({relink(hello_frame6, 229)}, link(229)), true, ""},
+      {"raw_ipv6_link_type_with_an_ipv4_packet", pcap({relink(hello_frame, 229)}, link(229)), false,
+       "no cookie-less"},
+      {"linux_cooked_record_shorter_than_its_header", pcap({Bytes(10, 0x08)}, link(113)), false,
+       "no cookie-less"},
       {"after_tcp_garbage_and_a_cookie_hello",
        pcap({frame(hello, tcp), frame(garbage), frame(hello_with_cookie()), hello_frame}), true,
        ""},
@@ -175,7 +210,8 @@ std::vector<PcapCase> cases() {
       {"header_only", pcap({}), false, "no cookie-less DTLS ClientHello in it"},
       {"pcapng", pcap({hello_frame}, pcapng), false, "pcapng is not supported"},
       {"text", Bytes(40, 'x'), false, "not a pcap file (no pcap magic number)"},
-      {"raw_ip_link_type", pcap({hello_frame}, raw_ip), false, "link type is not Ethernet"},
+      {"ieee802_11_link_type", pcap({hello_frame}, link(105)), false,
+       "link type 105 is not supported (Ethernet, Linux cooked or raw IP)"},
       {"only_a_cookie_hello", pcap({frame(hello_with_cookie())}), false, "no cookie-less"},
       {"hello_over_tcp", pcap({frame(hello, tcp)}), false, "no cookie-less"},
       {"record_cut_off", pcap({hello_frame}, cut_off), false, "no cookie-less"},
@@ -209,12 +245,19 @@ TEST(ClientHelloFromPcap, FirstCookieLessHelloOrOneLineWhy) {
   }
 }
 
-TEST(ClientHelloFromPcap, FileErrorsNameThePath) {
+TEST(ClientHelloFromPcap, RealCapturesAndFileErrorsNamingThePath) {
+  // Captures made by tcpdump: on Ethernet-framed interfaces, and with -i any in both of its
+  // Linux cooked formats (-y LINUX_SLL, -y LINUX_SLL2) of an openssl s_client -dtls1_2 hello.
+  for (const char* name :
+       {"client_hellos.pcap", "client_hello_linux_sll.pcap", "client_hello_linux_sll2.pcap"}) {
+    SCOPED_TRACE(name);
+    std::string error;
+    const Bytes hello =
+        client_hello_from_pcap(std::string(DTLSGATE_SOURCE_ROOT "/tests/data/") + name, &error);
+    ASSERT_FALSE(hello.empty()) << error;
+    EXPECT_EQ(hello[0], 22);
+  }
   std::string error;
-  const Bytes hello =
-      client_hello_from_pcap(DTLSGATE_SOURCE_ROOT "/tests/data/client_hellos.pcap", &error);
-  ASSERT_FALSE(hello.empty()) << error;
-  EXPECT_EQ(hello[0], 22);
   EXPECT_TRUE(client_hello_from_pcap("/nonexistent.pcap", &error).empty());
   EXPECT_EQ(error, "--pcap /nonexistent.pcap: cannot open");
   EXPECT_TRUE(client_hello_from_pcap(DTLSGATE_SOURCE_ROOT "/README.md", &error).empty());

@@ -92,7 +92,8 @@ what comes back. Bounded: give --packets and/or --duration.
                        garbage=3,nondtls=1,nonudp=1; or a preset: hvr-only, verify-only,
                        drop-only, attack (hvr-only)
   --pcap FILE          take the ClientHello template from the first cookie-less ClientHello in
-                       FILE (Ethernet pcap) instead of OpenSSL's own
+                       FILE (pcap, not pcapng; Ethernet, Linux cooked as from tcpdump -i any,
+                       or raw IP) instead of OpenSSL's own
   --secret-file FILE   the target's master secret (64 hex digits): needed by verify, stale and
                        replay, which mint cookies the way the target does
   --rotation SECONDS   the target's key rotation (30)
