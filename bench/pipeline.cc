@@ -38,6 +38,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "dtlsgate/classifier.h"
@@ -59,7 +60,7 @@ constexpr std::size_t kBurst = 32;
 constexpr std::size_t kSlot = 2048 + 128;  // an mbuf's data room apart, like a real rx ring
 
 struct Options {
-  std::vector<std::string> mixes;
+  std::vector<std::pair<std::string, Mix>> mixes;  // as given, and parsed once
   double seconds = 1.0;
   unsigned repeats = 3;
   std::size_t frames = 2048;
@@ -280,7 +281,7 @@ int main(int argc, char** argv) {
       Mix mix;  // judged here, so a bad one is refused before any output
       std::string error;
       if (!parse_mix(value, &mix, &error)) return usage_error(error);
-      o.mixes.push_back(value);
+      o.mixes.emplace_back(value, mix);
     } else if (name == "--seconds") {
       o.seconds = std::strtod(value.c_str(), &end);
       if (*end != '\0' || !(o.seconds > 0) || o.seconds > 60) {
@@ -326,7 +327,7 @@ int main(int argc, char** argv) {
       return usage_error("unknown option '" + name + "' (see --help)");
     }
   }
-  if (o.mixes.empty()) o.mixes = {"hvr-only", "verify-only", "drop-only", "attack"};
+  if (o.mixes.empty()) o.mixes = all_presets();
   if (o.threads > 1 && o.packets != 0) {
     return usage_error("--packets counts one pipeline: use it without --threads");
   }
@@ -371,9 +372,7 @@ int main(int argc, char** argv) {
       "threads=%u\nhvr_rate_per_prefix=%lu\n",
       hello.size(), crafter.frame_template(Kind::kHvr, AddressFamily::kIpv4).bytes.size(), kBurst,
       o.rx.l4_good ? "nic" : "software", flows.size(), o.threads, o.hvr_rate_per_prefix);
-  for (const std::string& mix_text : o.mixes) {
-    Mix mix;
-    if (!parse_mix(mix_text, &mix, &error)) return usage_error(error);
+  for (const auto& [mix_text, mix] : o.mixes) {
     const std::string key = key_of(mix_text);
 
     if (o.packets != 0) {

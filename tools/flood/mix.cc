@@ -52,6 +52,17 @@ std::string mix_preset(std::string_view name) {
   return {};
 }
 
+std::vector<std::pair<std::string, Mix>> all_presets() {
+  std::vector<std::pair<std::string, Mix>> presets;
+  for (const Preset& p : kPresets) {
+    Mix mix;
+    std::string error;
+    parse_mix(std::string(p.name), &mix, &error);  // cannot fail: the text is kPresets'
+    presets.emplace_back(p.name, mix);
+  }
+  return presets;
+}
+
 bool parse_mix(const std::string& text_in, Mix* mix, std::string* error) {
   const std::string preset = mix_preset(text_in);
   const std::string text = preset.empty() ? text_in : preset;

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace dtlsgate::flood {
@@ -49,6 +50,10 @@ bool parse_mix(const std::string& text, Mix* mix, std::string* error);
 
 // The mix presets tools/bench-pps measures, by name.
 std::string mix_preset(std::string_view name);
+
+// Every preset by name, parsed, in the order tools/bench-pps reports them: what the benches
+// measure when given no --mix.
+std::vector<std::pair<std::string, Mix>> all_presets();
 
 // A repeating order of kinds in which every kind appears in proportion to its weight and as
 // evenly spread as possible (smooth weighted round robin). Length: the sum of the weights
