@@ -274,6 +274,12 @@ int main(int argc, char** argv) {
           "the check on a real client's path; default: 0, no guard.\n");
       return 0;
     }
+    static const char* const kWithValue[] = {"--mix",      "--seconds", "--repeats",
+                                             "--frames",   "--packets", "--rx-checksums",
+                                             "--sessions", "--threads", "--hvr-rate-per-prefix"};
+    if (std::find(std::begin(kWithValue), std::end(kWithValue), name) == std::end(kWithValue)) {
+      return usage_error("unknown option '" + name + "' (see --help)");
+    }
     if (i + 1 >= argc) return usage_error(name + " needs a value (see --help)");
     const std::string value = argv[++i];
     char* end = nullptr;

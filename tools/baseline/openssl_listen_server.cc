@@ -114,6 +114,9 @@ int main(int argc, char** argv) {
           "like openssl s_server's; prints hvr_sent= and hvr_per_second=.\n");
       return 0;
     }
+    if (name != "--addr" && name != "--port" && name != "--duration") {
+      return usage_error("unknown option '" + name + "' (see --help)");
+    }
     if (i + 1 >= argc) return usage_error(name + " needs a value (see --help)");
     const std::string value = argv[++i];
     char* end = nullptr;

@@ -48,6 +48,9 @@ int main(int argc, char** argv) {
           "and sent_per_second=.\n");
       return 0;
     }
+    if (name != "--dst" && name != "--port" && name != "--duration" && name != "--packets") {
+      return usage_error("unknown option '" + name + "' (see --help)");
+    }
     if (i + 1 >= argc) return usage_error(name + " needs a value (see --help)");
     const std::string value = argv[++i];
     char* end = nullptr;
