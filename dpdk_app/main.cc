@@ -238,6 +238,8 @@ int run(const AppOptions& opts) {
     for (uint16_t q = 0; q < rx_queues_of[pi]; ++q) labels.push_back({ports[pi], q});
   Stats stats(labels, ports);
   stats.set_pool(pool);
+  for (const auto& l : limiters)
+    if (l != nullptr) stats.add_guard(l.get());
 
   std::vector<WorkerContext> contexts(workers);
   std::size_t label = 0;

@@ -89,6 +89,9 @@ StatsSnapshot Stats::snapshot() const {
     for (std::size_t i = 0; i < kSlowIoCounterCount; ++i)
       s.slow_io[i] += read_counter(sp.io->*kSlowIoCounterInfo[i].member);
   }
+  for (const HvrRateLimiter* guard : guards_)
+    RefusedPrefixes::merge(&s.refused_prefixes, guard->refused_prefixes().top(),
+                           RefusedPrefixes::kSlots);
   return s;
 }
 
@@ -133,6 +136,11 @@ std::string Stats::interval_line(const StatsSnapshot& prev, const StatsSnapshot&
     appendf(&line, " %.*s/s %.0f", static_cast<int>(kSlowIoCounterInfo[i].name.size()),
             kSlowIoCounterInfo[i].name.data(), rate(cur.slow_io[i], prev.slow_io[i]));
   }
+  // Who is being reflected at: shown while the guard refuses (its estimates are totals).
+  const auto limited = static_cast<std::size_t>(Verdict::kDropRateLimited);
+  if (cur.verdicts[limited] != prev.verdicts[limited] && !cur.refused_prefixes.empty()) {
+    appendf(&line, " | refused_most %s", prefix_text(cur.refused_prefixes[0].key).c_str());
+  }
   appendf(&line, " (%.2fs)", seconds);
   return line;
 }
@@ -161,6 +169,10 @@ std::string Stats::summary_text(const StatsSnapshot& s, double seconds) const {
   for (std::size_t q = 0; q < labels_.size(); ++q)
     appendf(&out, "  rx on port %u queue %-10u %12" PRIu64 "\n", labels_[q].port, labels_[q].queue,
             s.queue_rx[q]);
+  for (const RefusedPrefix& p : s.refused_prefixes) {  // the guard's, estimated from a sample
+    appendf(&out, "  %-28s %12" PRIu64 " (estimated)\n", ("refused " + prefix_text(p.key)).c_str(),
+            p.refused);
+  }
   appendf(&out, "  verdicts add up to rx_packets: %s\n",
           s.verdict_total() == s.io_counter("rx_packets") ? "yes" : "NO");
   return out;
@@ -189,6 +201,12 @@ std::string Stats::summary_json(const StatsSnapshot& s, double seconds) const {
   for (std::size_t q = 0; q < labels_.size(); ++q)
     appendf(&out, "%s{\"port\": %u, \"queue\": %u, \"rx_packets\": %" PRIu64 "}", q ? ", " : "",
             labels_[q].port, labels_[q].queue, s.queue_rx[q]);
+  out += "],\n  \"refused_prefixes\": [";
+  for (std::size_t i = 0; i < s.refused_prefixes.size(); ++i) {
+    const RefusedPrefix& p = s.refused_prefixes[i];
+    appendf(&out, "%s{\"prefix\": \"%s\", \"refused\": %" PRIu64 ", \"error\": %" PRIu64 "}",
+            i ? ", " : "", prefix_text(p.key).c_str(), p.refused, p.error);
+  }
   out += "]\n}\n";
   return out;
 }

@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "dtlsgate/hvr_rate_limiter.h"
+#include "dtlsgate/refused_prefixes.h"
 #include "dtlsgate/session/session_counters.h"
 #include "io_counters.h"
 #include "slow_path.h"
@@ -34,6 +36,9 @@ struct StatsSnapshot {
   uint64_t mbufs_total = 0;        // pool: its size
   std::array<uint64_t, kSessionCounterCount> session{};  // summed over slow-path threads
   std::array<uint64_t, kSlowIoCounterCount> slow_io{};
+  // The source prefixes the reflection guard withheld HVRs from most, over all workers (an
+  // estimate from a sample of the refusals: refused_prefixes.h), most first.
+  std::vector<RefusedPrefix> refused_prefixes;
 
   uint64_t io_counter(std::string_view name) const;
   uint64_t verdict_total() const;
@@ -51,6 +56,9 @@ class Stats {
   void add_slow_path(const SessionCounters* session, const SlowIoCounters* io) {
     slow_paths_.push_back({session, io});
   }
+
+  // A worker's reflection guard, whose most refused prefixes snapshots report.
+  void add_guard(const HvrRateLimiter* guard) { guards_.push_back(guard); }
 
   // The mbuf pool whose use snapshots report (a leak shows as mbufs_in_use that only grows).
   void set_pool(const rte_mempool* pool) { pool_ = pool; }
@@ -72,6 +80,7 @@ class Stats {
     const SlowIoCounters* io;
   };
   std::vector<SlowPathCounters> slow_paths_;
+  std::vector<const HvrRateLimiter*> guards_;
   const rte_mempool* pool_ = nullptr;
 };
 

@@ -26,7 +26,8 @@ HvrRateLimiter::HvrRateLimiter(const HvrRateLimit& limit)
       prefix_interval_(interval_for(limit.per_prefix_per_second)),
       hash_seed_(random_hash_seed()),
       mask_(table_size(limit) - 1),
-      prefix_tat_(new uint64_t[table_size(limit)]()) {
+      prefix_tat_(new uint64_t[table_size(limit)]()),
+      refused_(static_cast<uint32_t>(hash_seed_ >> 32)) {
   const uint32_t global_burst = limit.global_burst == 0 ? 1 : limit.global_burst;
   const uint32_t prefix_burst = limit.per_prefix_burst == 0 ? 1 : limit.per_prefix_burst;
   global_tolerance_ = global_interval_ * (global_burst - 1);

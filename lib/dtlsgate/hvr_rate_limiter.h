@@ -19,6 +19,7 @@
 
 #include "dtlsgate/endpoint.h"
 #include "dtlsgate/hash.h"
+#include "dtlsgate/refused_prefixes.h"
 
 namespace dtlsgate {
 
@@ -57,6 +58,9 @@ class HvrRateLimiter {
 
   bool enabled() const { return global_interval_ != 0 || prefix_interval_ != 0; }
 
+  // The prefixes whose HVRs the per-prefix cap withheld most (any thread may read it).
+  const RefusedPrefixes& refused_prefixes() const { return refused_; }
+
  private:
   // Source prefixes as one word: /24 (IPv4) or /56 (IPv6) in the low bytes as they lie in
   // memory, the family in the top byte.
@@ -73,6 +77,7 @@ class HvrRateLimiter {
   uint64_t hash_seed_;
   std::size_t mask_;
   std::unique_ptr<uint64_t[]> prefix_tat_;
+  RefusedPrefixes refused_;  // after the fields every HVR reads: only refusals touch it
 };
 
 inline uint64_t HvrRateLimiter::prefix_key(bool ipv6, const uint8_t* address) {
@@ -116,7 +121,10 @@ inline bool HvrRateLimiter::allow_prefix(uint64_t key) {
     second_tat = *second;
     const uint64_t tat = first_tat < second_tat ? first_tat : second_tat;
     prefix_start = tat > now_ ? tat : now_;
-    if (prefix_start - now_ > prefix_tolerance_) return false;
+    if (prefix_start - now_ > prefix_tolerance_) {
+      refused_.note(key);
+      return false;
+    }
   }
   if (global_interval_ != 0 && !admit(global_tat_, now_, global_interval_, global_tolerance_)) {
     return false;

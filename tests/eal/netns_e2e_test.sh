@@ -98,12 +98,28 @@ for family in 4 6; do
   done
 done
 
+# A reflection attempt at one victim /24 (203.0.113.0/24, spoofed): 3000 cookie-less hellos
+# as fast as flood.py sends. The default guard answers its burst of 500 and refuses most of
+# the rest, and names the victim: over telemetry, in the stats line, and in the summary.
+ip netns exec "$DG_CLI" /usr/bin/python3 "$DG_TOOLS/flood.py" --iface "$DG_CLI_IF" \
+  --dst-mac "$DG_SRV_MAC" --dst "$DG_SRV_IP4" --count 3000 --seconds 20 --rate 0 \
+  --mix one_prefix=1 >/dev/null
+sleep 2  # a stats interval, so a line reports the refusals
+refused_now=$("$DG_TOOLS/dtlsgate-stats" --file-prefix "$prefix" /dtlsgate/refused_prefixes)
+echo "telemetry /dtlsgate/refused_prefixes: $refused_now"
+first_refused=$(/usr/bin/python3 -c \
+  'import json,sys; print(json.load(sys.stdin)["/dtlsgate/refused_prefixes"]["prefixes"][0])' \
+  <<<"$refused_now" 2>/dev/null)
+check "telemetry names the refused victim prefix first" test "$first_refused" = 203.0.113.0/24
+
 kill -INT "$dtlsgate_pid"
 wait "$dtlsgate_pid"
 rc=$?
 cat "$work/dtlsgate.log"
 check "dtlsgate exits 0 on SIGINT" test "$rc" -eq 0
 check "summary JSON written" test -s "$work/summary.json"
+check "a stats line named the refused victim prefix" \
+  grep -qF "refused_most 203.0.113.0/24" "$work/dtlsgate.log"
 if [ -s "$work/summary.json" ]; then
   /usr/bin/python3 - "$work/summary.json" "$clients_ran" <<'PY' || failed=1
 import json, sys
@@ -123,6 +139,12 @@ checks = {
     "echo: bytes_out == bytes_in > 0": s["bytes_out"] == s["bytes_in"] > 0,
     "slow path took every passed datagram":
         s["slow_path_received"] == s["passed_verified"] + s["passed_flow"] - s["ring_dropped"],
+    "the guard refused most of the one-prefix flood (3000 hellos, a burst of 500 answered)":
+        s["drop_rate_limited"] >= 1500,
+    "the summary names the victim /24 first, with an estimate near its refusals":
+        bool(s["refused_prefixes"]) and s["refused_prefixes"][0]["prefix"] == "203.0.113.0/24"
+        and abs(s["refused_prefixes"][0]["refused"] - s["drop_rate_limited"])
+            <= 0.25 * s["drop_rate_limited"],
     "slow path sent every datagram (none dropped or unroutable)":
         s["slow_tx_packets"] == s["datagrams_out"] and s["slow_tx_dropped"] == 0
         and s["slow_tx_unroutable"] == 0,

@@ -1,0 +1,94 @@
+#include "dtlsgate/refused_prefixes.h"
+
+#include <arpa/inet.h>
+
+#include <algorithm>
+#include <cstdio>
+
+namespace dtlsgate {
+
+std::string prefix_text(uint64_t key) {
+  uint8_t bytes[16] = {};
+  for (int i = 0; i < 7; ++i) bytes[i] = static_cast<uint8_t>(key >> (8 * i));
+  const auto family = static_cast<unsigned>(key >> 56);
+  char text[INET6_ADDRSTRLEN + 8];
+  if (family == 4) {
+    std::snprintf(text, sizeof text, "%u.%u.%u.0/24", bytes[0], bytes[1], bytes[2]);
+    return text;
+  }
+  if (family == 6 && inet_ntop(AF_INET6, bytes, text, INET6_ADDRSTRLEN) != nullptr) {
+    return std::string(text) + "/56";
+  }
+  return "?";
+}
+
+void RefusedPrefixes::record(uint64_t key) {
+  // Space-Saving: count the prefix if it has a slot; otherwise it takes the slot with the
+  // fewest counts, inheriting that count as its possible overestimate.
+  std::size_t slot = kSlots;
+  std::size_t fewest = 0;
+  for (std::size_t i = 0; i < kSlots; ++i) {
+    const uint64_t k = keys_[i].load(std::memory_order_relaxed);
+    if (k == key) {
+      slot = i;
+      break;
+    }
+    if (counts_[i].load(std::memory_order_relaxed) <
+        counts_[fewest].load(std::memory_order_relaxed)) {
+      fewest = i;
+    }
+  }
+  const uint64_t s = sequence_.load(std::memory_order_relaxed);
+  sequence_.store(s + 1, std::memory_order_relaxed);
+  std::atomic_thread_fence(std::memory_order_release);
+  if (slot != kSlots) {
+    counts_[slot].store(counts_[slot].load(std::memory_order_relaxed) + 1,
+                        std::memory_order_relaxed);
+  } else {
+    const uint64_t evicted = counts_[fewest].load(std::memory_order_relaxed);
+    keys_[fewest].store(key, std::memory_order_relaxed);
+    errors_[fewest].store(evicted, std::memory_order_relaxed);
+    counts_[fewest].store(evicted + 1, std::memory_order_relaxed);
+  }
+  sequence_.store(s + 2, std::memory_order_release);
+}
+
+std::vector<RefusedPrefix> RefusedPrefixes::top() const {
+  std::array<RefusedPrefix, kSlots> copy;
+  for (;;) {  // a seqlock read: retried while the writer is inside a change
+    const uint64_t before = sequence_.load(std::memory_order_acquire);
+    if (before & 1) continue;
+    for (std::size_t i = 0; i < kSlots; ++i) {
+      copy[i] = {keys_[i].load(std::memory_order_relaxed),
+                 counts_[i].load(std::memory_order_relaxed) * kSampleEvery,
+                 errors_[i].load(std::memory_order_relaxed) * kSampleEvery};
+    }
+    std::atomic_thread_fence(std::memory_order_acquire);
+    if (sequence_.load(std::memory_order_relaxed) == before) break;
+  }
+  std::vector<RefusedPrefix> out;
+  for (const RefusedPrefix& p : copy)
+    if (p.key != 0) out.push_back(p);
+  std::sort(out.begin(), out.end(),
+            [](const RefusedPrefix& a, const RefusedPrefix& b) { return a.refused > b.refused; });
+  return out;
+}
+
+void RefusedPrefixes::merge(std::vector<RefusedPrefix>* into,
+                            const std::vector<RefusedPrefix>& from, std::size_t keep) {
+  for (const RefusedPrefix& p : from) {
+    auto same = std::find_if(into->begin(), into->end(),
+                             [&p](const RefusedPrefix& q) { return q.key == p.key; });
+    if (same == into->end()) {
+      into->push_back(p);
+    } else {
+      same->refused += p.refused;
+      same->error += p.error;
+    }
+  }
+  std::sort(into->begin(), into->end(),
+            [](const RefusedPrefix& a, const RefusedPrefix& b) { return a.refused > b.refused; });
+  if (into->size() > keep) into->resize(keep);
+}
+
+}  // namespace dtlsgate
