@@ -36,7 +36,7 @@
 // --hvr-rate-per-prefix N gives the worker the app's reflection guard (the app's default is
 // 1000; here 0, no guard, as every figure before it had), on the worker's TSC clock as in the
 // app. Keys are then inproc_<mix>_guarded_*; the flood's random sources in 10.0.0.0/8 share
-// the guard's 16384 buckets (two per prefix), which refuse hellos once the flood passes
+// the guard's 16384 buckets (two per prefix), which refuse hellos once the flood nears
 // N x 16384 per second, 16.4 Mpps at 1000 (drop_rate_limited, printed as
 // inproc_<mix>_guarded_refused_share): a cookie-less hello then counts as answered or
 // refused, and a refused one costs the worker less than an HVR.

@@ -102,9 +102,10 @@ inline bool HvrRateLimiter::allow_prefix(uint64_t key) {
   // earlier of its two theoretical arrival times, and an admitted HVR raises each bucket only
   // as far as that state requires. Every bucket stays at or after the state of each prefix
   // mapped to it, so a victim prefix still gets at most its burst and rate; a real client is
-  // refused only when both of its buckets are full: a random /8 flood at 0.9 of
+  // refused only when both of its buckets are full: a random /8 flood at up to ~0.85 of
   // per_prefix_per_second x table_size had none refused, where one bucket per prefix refused
-  // 10 % (above ~1.2 times that threshold two buckets refuse more: RELIABILITY.md). Costs a
+  // 10 %; nearer the threshold about half as many as one bucket, and above ~1.2 times it more
+  // (RELIABILITY.md). Costs a
   // second load and store to a table that stays in L2: 19 instructions, ~1 % of the guarded
   // HVR rate. Each bucket is read once and written once, the times kept in registers across
   // the global check (a store to global_tat_ could alias them).
