@@ -9,6 +9,8 @@
 #include <cstdarg>
 #include <cstdio>
 
+#include "dtlsgate/hvr_rate_limiter.h"
+
 namespace dtlsgate::app {
 namespace {
 

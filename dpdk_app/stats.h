@@ -10,13 +10,16 @@
 #include <string>
 #include <vector>
 
-#include "dtlsgate/hvr_rate_limiter.h"
 #include "dtlsgate/refused_prefixes.h"
 #include "dtlsgate/session/session_counters.h"
 #include "io_counters.h"
 #include "slow_path.h"
 
 struct rte_mempool;
+
+namespace dtlsgate {
+class HvrRateLimiter;
+}  // namespace dtlsgate
 
 namespace dtlsgate::app {
 

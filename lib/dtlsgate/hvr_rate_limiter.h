@@ -28,9 +28,10 @@ namespace dtlsgate {
 // one NAT'd /24 all retrying at once, is never refused; a spoofed flood aimed at one victim /24
 // gets at most workers x 1000 HVRs/s (about 0.75 Mbit/s per worker with 90-byte HVR frames).
 // A random-source flood shares the table: each bucket sees about flood_pps / table_size HVR
-// demand, so while a worker's flood stays below per_prefix_per_second x table_size (16.4 Mpps
-// here) a real client's buckets do not both run dry. The table costs 8 bytes a bucket (128 KiB per
-// worker). The global cap stays off: its right value is the uplink's spare bandwidth.
+// demand, so while a worker's flood stays below ~0.85 of per_prefix_per_second x table_size
+// (16.4 Mpps here) a real client's two buckets do not both run dry; nearer that, some do. The
+// table costs 8 bytes a bucket (128 KiB per worker). The global cap stays off: its right value
+// is the uplink's spare bandwidth.
 struct HvrRateLimit {
   uint64_t global_per_second = 0;         // 0 = no global cap
   uint64_t per_prefix_per_second = 1000;  // 0 = no per-prefix cap
@@ -105,10 +106,9 @@ inline bool HvrRateLimiter::allow_prefix(uint64_t key) {
   // refused only when both of its buckets are full: a random /8 flood at up to ~0.85 of
   // per_prefix_per_second x table_size had none refused, where one bucket per prefix refused
   // 10 %; nearer the threshold about half as many as one bucket, and above ~1.2 times it more
-  // (RELIABILITY.md). Costs a
-  // second load and store to a table that stays in L2: 19 instructions, ~1 % of the guarded
-  // HVR rate. Each bucket is read once and written once, the times kept in registers across
-  // the global check (a store to global_tat_ could alias them).
+  // (RELIABILITY.md). Costs a second load and store to a table that stays in L2: 19
+  // instructions, ~1 % of the guarded HVR rate. Each bucket is read once and written once, the
+  // times kept in registers across the global check (a store to global_tat_ could alias them).
   uint64_t* first = nullptr;
   uint64_t* second = nullptr;
   uint64_t first_tat = 0;
