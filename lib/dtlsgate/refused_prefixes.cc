@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <thread>
 
 namespace dtlsgate {
 
@@ -57,7 +58,12 @@ std::vector<RefusedPrefix> RefusedPrefixes::top() const {
   std::array<RefusedPrefix, kSlots> copy;
   for (;;) {  // a seqlock read: retried while the writer is inside a change
     const uint64_t before = sequence_.load(std::memory_order_acquire);
-    if (before & 1) continue;
+    if (before & 1) {
+      // The worker is inside a change, a few stores long, unless the kernel preempted it
+      // there (slow-path and telemetry threads may share its CPU): give it the CPU back.
+      std::this_thread::yield();
+      continue;
+    }
     for (std::size_t i = 0; i < kSlots; ++i) {
       copy[i] = {keys_[i].load(std::memory_order_relaxed),
                  counts_[i].load(std::memory_order_relaxed) * kSampleEvery,
