@@ -10,6 +10,7 @@
 #include <cstdio>
 
 #include "dtlsgate/hvr_rate_limiter.h"
+#include "dtlsgate/source_prefix.h"
 
 namespace dtlsgate::app {
 namespace {

@@ -4,6 +4,8 @@
 
 #include <cerrno>
 
+#include "dtlsgate/source_prefix.h"
+
 namespace dtlsgate::app {
 namespace {
 

@@ -14,12 +14,12 @@
 #include <bit>
 #include <cstddef>
 #include <cstdint>
-#include <cstring>
 #include <memory>
 
 #include "dtlsgate/endpoint.h"
 #include "dtlsgate/hash.h"
 #include "dtlsgate/refused_prefixes.h"
+#include "dtlsgate/source_prefix.h"
 
 namespace dtlsgate {
 
@@ -63,9 +63,6 @@ class HvrRateLimiter {
   const RefusedPrefixes& refused_prefixes() const { return refused_; }
 
  private:
-  // Source prefixes as one word: /24 (IPv4) or /56 (IPv6) in the low bytes as they lie in
-  // memory, the family in the top byte.
-  static uint64_t prefix_key(bool ipv6, const uint8_t* address);
   bool allow_prefix(uint64_t key);
   static bool admit(uint64_t& tat, uint64_t now, uint64_t interval, uint64_t tolerance);
 
@@ -80,19 +77,6 @@ class HvrRateLimiter {
   std::unique_ptr<uint64_t[]> prefix_tat_;
   RefusedPrefixes refused_;  // after the fields every HVR reads: only refusals touch it
 };
-
-inline uint64_t HvrRateLimiter::prefix_key(bool ipv6, const uint8_t* address) {
-  // One whole load each (the IPv4 header's destination follows its source; an IPv6 address
-  // is 16 bytes), masked to the prefix.
-  uint64_t key = 0;
-  if (ipv6) {
-    std::memcpy(&key, address, 8);
-    return (key & 0x00ffffffffffffffULL) | uint64_t{6} << 56;
-  }
-  uint32_t word;
-  std::memcpy(&word, address, 4);
-  return (word & 0x00ffffffU) | uint64_t{4} << 56;
-}
 
 inline bool HvrRateLimiter::allow(const WireFlow& flow) {
   return allow_prefix(prefix_key(flow.ipv6, flow.addresses));

@@ -1,27 +1,17 @@
 #include "dtlsgate/refused_prefixes.h"
 
-#include <arpa/inet.h>
-
 #include <algorithm>
-#include <cstdio>
 #include <thread>
 
 namespace dtlsgate {
+namespace {
 
-std::string prefix_text(uint64_t key) {
-  uint8_t bytes[16] = {};
-  for (int i = 0; i < 7; ++i) bytes[i] = static_cast<uint8_t>(key >> (8 * i));
-  const auto family = static_cast<unsigned>(key >> 56);
-  char text[INET6_ADDRSTRLEN + 8];
-  if (family == 4) {
-    std::snprintf(text, sizeof text, "%u.%u.%u.0/24", bytes[0], bytes[1], bytes[2]);
-    return text;
-  }
-  if (family == 6 && inet_ntop(AF_INET6, bytes, text, INET6_ADDRSTRLEN) != nullptr) {
-    return std::string(text) + "/56";
-  }
-  return "?";
+void sort_most_refused_first(std::vector<RefusedPrefix>* prefixes) {
+  std::sort(prefixes->begin(), prefixes->end(),
+            [](const RefusedPrefix& a, const RefusedPrefix& b) { return a.refused > b.refused; });
 }
+
+}  // namespace
 
 void RefusedPrefixes::record(uint64_t key) {
   // Space-Saving: count the prefix if it has a slot; otherwise it takes the slot with the
@@ -75,8 +65,7 @@ std::vector<RefusedPrefix> RefusedPrefixes::top() const {
   std::vector<RefusedPrefix> out;
   for (const RefusedPrefix& p : copy)
     if (p.key != 0) out.push_back(p);
-  std::sort(out.begin(), out.end(),
-            [](const RefusedPrefix& a, const RefusedPrefix& b) { return a.refused > b.refused; });
+  sort_most_refused_first(&out);
   return out;
 }
 
@@ -92,8 +81,7 @@ void RefusedPrefixes::merge(std::vector<RefusedPrefix>* into,
       same->error += p.error;
     }
   }
-  std::sort(into->begin(), into->end(),
-            [](const RefusedPrefix& a, const RefusedPrefix& b) { return a.refused > b.refused; });
+  sort_most_refused_first(into);
   if (into->size() > keep) into->resize(keep);
 }
 

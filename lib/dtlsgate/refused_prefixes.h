@@ -21,14 +21,9 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
-#include <string>
 #include <vector>
 
 namespace dtlsgate {
-
-// A prefix as the guard keys it: the /24 (IPv4) or /56 (IPv6) in the low bytes as they lie in
-// memory, the family (4 or 6) in the top byte. "198.51.100.0/24", "2001:db8:0:1200::/56".
-std::string prefix_text(uint64_t key);
 
 struct RefusedPrefix {
   uint64_t key = 0;
@@ -71,7 +66,7 @@ class RefusedPrefixes {
   uint32_t rng_;
   uint32_t countdown_ = 1;                            // the first refusal is sampled
   std::atomic<uint64_t> sequence_{0};                 // odd while the writer changes a slot
-  std::array<std::atomic<uint64_t>, kSlots> keys_{};  // 0: an empty slot (no real key is 0)
+  std::array<std::atomic<uint64_t>, kSlots> keys_{};  // 0: an empty slot (source_prefix.h)
   std::array<std::atomic<uint64_t>, kSlots> counts_{};
   std::array<std::atomic<uint64_t>, kSlots> errors_{};
 };

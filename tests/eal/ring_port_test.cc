@@ -269,10 +269,7 @@ test::ClientHelloSpec hello_for(const HelloCase& c) {
   return h;
 }
 
-Endpoint endpoint(const std::string& ip, uint16_t port) {
-  const Bytes a = test::parse_ip(ip);
-  return a.size() == 4 ? Endpoint::ipv4(a.data(), port) : Endpoint::ipv6(a.data(), port);
-}
+using test::endpoint;
 
 // The HVR frame DESIGN.md specifies, built here field by field.
 Bytes expected_hvr_frame(const HelloCase& c, const test::ClientHelloSpec& hello,

@@ -43,6 +43,11 @@ Bytes parse_ip(const std::string& text) {
   return out;
 }
 
+Endpoint endpoint(const std::string& ip, uint16_t port) {
+  const Bytes a = parse_ip(ip);
+  return a.size() == 4 ? Endpoint::ipv4(a.data(), port) : Endpoint::ipv6(a.data(), port);
+}
+
 FrameLayout layout_of(const UdpFrameSpec& spec) {
   FrameLayout l;
   l.l3 = 14 + 4 * spec.vlans.size();

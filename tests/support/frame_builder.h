@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "dtlsgate/endpoint.h"
+
 namespace dtlsgate::test {
 
 using Bytes = std::vector<uint8_t>;
@@ -23,6 +25,9 @@ inline constexpr uint16_t kDtls12 = 0xfefd;
 
 // "192.0.2.1" -> 4 bytes, "2001:db8::1" -> 16 bytes; aborts the test on bad text.
 Bytes parse_ip(const std::string& text);
+
+// The endpoint at that address (either family) and port.
+Endpoint endpoint(const std::string& ip, uint16_t port);
 
 struct UdpFrameSpec {
   std::array<uint8_t, 6> dst_mac{0x02, 0, 0, 0, 0, 0x01};  // ours

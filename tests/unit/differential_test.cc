@@ -197,11 +197,6 @@ ClassifierConfig config_for_both_families() {
   return config;
 }
 
-Endpoint endpoint(const std::string& ip, uint16_t port) {
-  const Bytes a = parse_ip(ip);
-  return a.size() == 4 ? Endpoint::ipv4(a.data(), port) : Endpoint::ipv6(a.data(), port);
-}
-
 // dtlsgate's decision on one frame, and the frame afterwards (the reply, for kReply*).
 struct Decision {
   Verdict verdict = Verdict::kDropTruncated;

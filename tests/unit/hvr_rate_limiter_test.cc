@@ -15,8 +15,7 @@ namespace {
 constexpr uint64_t kSecond = 1'000'000'000;
 
 Endpoint from(const std::string& ip, uint16_t port = 50000) {
-  const test::Bytes a = test::parse_ip(ip);
-  return a.size() == 4 ? Endpoint::ipv4(a.data(), port) : Endpoint::ipv6(a.data(), port);
+  return test::endpoint(ip, port);
 }
 
 int admitted(HvrRateLimiter& limiter, const Endpoint& client, int tries) {

@@ -10,6 +10,7 @@
 
 #include "dtlsgate/hvr_rate_limiter.h"
 #include "dtlsgate/refused_prefixes.h"
+#include "dtlsgate/source_prefix.h"
 #include "support/frame_builder.h"
 
 namespace dtlsgate {
@@ -107,8 +108,7 @@ TEST(RefusedPrefixes, WorkersListsMergeBySumAndKeepTheMost) {
 }
 
 Endpoint from(const std::string& ip) {
-  const test::Bytes a = test::parse_ip(ip);
-  return a.size() == 4 ? Endpoint::ipv4(a.data(), 50000) : Endpoint::ipv6(a.data(), 50000);
+  return test::endpoint(ip, 50000);
 }
 
 // The guard lists what its per-prefix cap refused, not what it answered nor what the global
