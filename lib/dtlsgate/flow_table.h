@@ -20,7 +20,11 @@
 
 namespace dtlsgate {
 
+// The table's keyed hash, under this process's random secret.
 uint64_t hash_flow(const FlowKey& key);
+// The same under a given secret: for tests of its spread over many secrets.
+using FlowHashSecret = std::array<uint64_t, 8>;
+uint64_t hash_flow(const FlowKey& key, const FlowHashSecret& secret);
 
 class FlowTable {
  public:
