@@ -176,12 +176,12 @@ std::array<uint8_t, kCookieLen> cookie_under(const CookieKey& key, const CookieI
 
 // The key lookup by the cookie's id byte, against verify_cookie's: key sets of every size,
 // whose slots past the count still hold keys (a cookie with one of their ids is expired; id 0
-// is also what an empty slot reads as), with two keys of one id (as after a master reload),
-// and under each key a valid cookie and a forged one.
+// is also what an empty slot reads as), with two pairs of keys sharing an id (as after a master
+// reload), and under each key a valid cookie and a forged one.
 TEST(CookieBatch, LooksUpEveryKeyOfTheCookiesIdAndNoOther) {
   std::mt19937 rng(19);
   CookieKeySet all;
-  const std::array<uint8_t, 4> ids = {7, 8, 7, 0};  // keys 0 and 2 share id 7
+  const std::array<uint8_t, 5> ids = {7, 8, 7, 0, 8};  // keys 0 and 2 share id 7, 1 and 4 id 8
   for (std::size_t k = 0; k < all.keys.size(); ++k) {
     all.keys[k] = CookieKey{ids[k], random_cmac(rng)};
   }
@@ -216,6 +216,14 @@ TEST(CookieBatch, LooksUpEveryKeyOfTheCookiesIdAndNoOther) {
     batch.run();
     EXPECT_EQ(batch.result(handle), signer == 2 ? CookieCheck::kValid : CookieCheck::kExpired);
   }
+  // The fifth slot (past a 32-bit word of ids) is looked up too: key 4 signs, key 1 shares its id.
+  const std::array<uint8_t, kCookieLen> by_fifth = cookie_under(all.keys[4], h.input());
+  CookieKeySet five = all;
+  five.count = 5;
+  CookieBatch batch(five);
+  const int handle = batch.verify(h.input(), by_fifth.data(), kCookieLen);
+  batch.run();
+  EXPECT_EQ(batch.result(handle), CookieCheck::kValid);
 }
 
 TEST(CookieBatch, WrongLengthIsBadWithoutAMac) {

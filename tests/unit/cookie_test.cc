@@ -575,6 +575,34 @@ TEST(CookieKeyring, ReloadJustAfterAnEpochBoundaryKeepsTheKeyThatWasMinting) {
   EXPECT_EQ(verify(*ring.snapshot(), h, old_cookie), CookieCheck::kValid);
 }
 
+TEST(CookieKeyring, ReloadJustAfterTheControlLoopMovedOnKeepsThePreviousEpochsKey) {
+  // A cookie minted in the last moments of an epoch, then update() moves on, then a SIGHUP:
+  // the cookie carries the previous epoch's id, which the new master's set also has.
+  CookieKeyring ring(test_master(5), kRotation, kStart);
+  const Hello h = ipv4_hello();
+  const auto old_cookie = mint(*ring.snapshot(), h);
+  const uint64_t next_epoch_start = (kStart / kRotation + 1) * kRotation;
+  ASSERT_TRUE(ring.update(next_epoch_start));
+  ring.replace_master(test_master(6), next_epoch_start + 1);
+  EXPECT_EQ(verify(*ring.snapshot(), h, old_cookie), CookieCheck::kValid);
+  // ... and no longer than it would have lived without the reload.
+  ASSERT_TRUE(ring.update(next_epoch_start + kRotation));
+  EXPECT_EQ(verify(*ring.snapshot(), h, old_cookie), CookieCheck::kExpired);
+}
+
+TEST(CookieKeyring, ReloadDoesNotLengthenAnOldCookiesLife) {
+  // Before the control loop's update() after a boundary, the old master's e-2 cookies are
+  // already past their lifetime (the new set verifies e-1 and e, e+1): none of its keys for them.
+  CookieKeyring ring(test_master(5), kRotation, kStart);
+  const Hello h = ipv4_hello();
+  const auto two_back = mint(*ring.snapshot(), h);
+  const uint64_t next_epoch_start = (kStart / kRotation + 1) * kRotation;
+  ASSERT_TRUE(ring.update(next_epoch_start));
+  ring.replace_master(test_master(6), next_epoch_start + kRotation);  // update() not yet run
+  EXPECT_EQ(verify(*ring.snapshot(), h, two_back), CookieCheck::kExpired);
+  EXPECT_EQ(ring.snapshot()->count, 4);  // the new master's three, the old one's minting key
+}
+
 TEST(CookieKeyring, ReloadingTheSameMasterAddsNoKey) {
   CookieKeyring ring(test_master(7), kRotation, kStart);
   ring.replace_master(test_master(7), kStart + 5);

@@ -89,7 +89,8 @@ struct CookieKey {
 // briefly after a master-secret reload).
 struct CookieKeySet {
   uint64_t epoch = 0;
-  std::array<CookieKey, 4> keys{};  // e, e-1, e+1, and an old master's e
+  // e, e-1, e+1; for one epoch after a master-secret reload, the old master's e and e-1 too.
+  std::array<CookieKey, 5> keys{};
   uint8_t count = 0;
 };
 

@@ -64,8 +64,8 @@ class CookieBatch {
 
   const CookieKeySet& keys_;
   // keys_'s ids, key k in byte k, and which bytes hold a key: the lookup per verification is
-  // one compare of the four instead of a loop over them.
-  uint32_t key_ids_ = 0;
+  // one compare of them all instead of a loop over them.
+  uint64_t key_ids_ = 0;
   uint32_t key_slots_ = 0;
   std::array<Job, kMaxJobs> job_;  // NOLINT(cppcoreguidelines-pro-type-member-init)
   // The MAC work of job j, in the form compute_batch takes, and its key (index into

@@ -143,13 +143,19 @@ void CookieKeyring::replace_master(const MasterSecret& master, uint64_t unix_sec
   }
   const uint64_t epoch = unix_seconds / rotation_;
   auto set = build_set(master, epoch);
-  // Cookies handed out moments ago under the old master carry the id of the epoch that was
-  // minting: the published one, which can still be the previous epoch when the reload comes
-  // just after a boundary and before the control loop's once-a-second update(). Keep that one
-  // key for verification until update() moves to the next epoch. A second reload in the same
-  // epoch drops the first master's key (the set has room for four).
-  if (set->count < set->keys.size()) {
-    set->keys[set->count++] = make_epoch_key(master_, snapshot()->epoch);
+  // Cookies the old master handed out moments ago must still verify: keep its keys of the new
+  // set's epochs e and e-1, those it minted under, until update() moves to the next epoch.
+  // Its published (minting) epoch can still be e-1 when the reload comes just after a boundary
+  // and before the control loop's once-a-second update(); and when update() moved on between
+  // a mint and the reload, that cookie carries e-1 although the published epoch is e
+  // (tests/eal/multinode_test.sh caught this one). A second reload in the same epoch drops
+  // the first master's keys (the set has room for five).
+  const uint64_t minting = snapshot()->epoch;
+  for (uint64_t back = 0; back < 2 && back <= epoch; ++back) {
+    const uint64_t old_epoch = epoch - back;
+    if (old_epoch <= minting && set->count < set->keys.size()) {
+      set->keys[set->count++] = make_epoch_key(master_, old_epoch);
+    }
   }
   master_ = master;
   publish(std::move(set));
