@@ -5,7 +5,7 @@
 # (tools/dtls_probe.py, raw frames) check, reading each node's counters over telemetry:
 #   1. a cookie node A minted is accepted by node B (passed_verified on B);
 #   2. the same cookie from another source port or address is refused (drop_bad_cookie);
-#   3. a cookie one epoch old is accepted, one two epochs old is refused (--rotation 4);
+#   3. a cookie one epoch old is accepted, one two epochs old is refused (--rotation 6);
 #   4. SIGHUP with a new secret file: a cookie minted before the reload still verifies after;
 #      the reloaded node mints under the new secret (node A, not yet reloaded, refuses those);
 #   5. each node's verdicts add up to its rx_packets at exit.
@@ -19,7 +19,10 @@ source "$DG_TOOLS/netns-lib.sh"
 
 # Each node moves to a new epoch in its once-a-second control loop: up to 1 s after the
 # boundary. The waits below allow for that lag on both nodes.
-rotation=4
+# 6 s, not less: each probe is a Python process (~1 s). With 4 s, on a loaded machine (a build
+# on the other core; the test took 58 s instead of ~21) section 2 outlasted the cookie it
+# replayed, and section 4 has to mint, reload and verify within one rotation.
+rotation=6
 prefix_a=dgmna$$
 prefix_b=dgmnb$$
 ns_a=dgmn$$-a
@@ -127,9 +130,12 @@ check "node A answers ClientHello #1 with an HVR cookie ($cookie)" test "${#cook
 check "node B accepts node A's cookie (passed_verified on B)" \
   send_until_grows "$prefix_b" passed_verified b "$client" 40001 "$r" "$cookie"
 
-# 2. Replays from another port or address: refused, by either node.
+# 2. Replays from another port or address: refused, by either node. Each replays a cookie
+#    minted just before it, so that it is refused as bad, never as expired.
 for who in "b $client 40002" "a $client 40002" "b 10.79.0.9 40001"; do
   read -r node src port <<<"$who"
+  r=$(random_hex)
+  cookie=$(probe a "$client" 40001 "$r")
   p=$prefix_a
   [ "$node" = b ] && p=$prefix_b
   v=$(counter "$p" passed_verified)
@@ -139,10 +145,10 @@ for who in "b $client 40002" "a $client 40002" "b 10.79.0.9 40001"; do
 done
 
 # 3. Epochs: one epoch old verifies, two epochs old does not (by either count).
-r1=$(random_hex)
-c1=$(probe a "$client" 40011 "$r1")
 r2=$(random_hex)
 c2=$(probe a "$client" 40012 "$r2")
+r1=$(random_hex)
+c1=$(probe a "$client" 40011 "$r1")
 sleep 1.5  # mint-to-verify stays under rotation - 1 s: at most one epoch later on any node
 check "a cookie at most one epoch old is accepted by node B" \
   send_until_grows "$prefix_b" passed_verified b "$client" 40011 "$r1" "$c1"
