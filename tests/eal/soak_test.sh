@@ -4,7 +4,8 @@
 # a real cookie replayed from other addresses and from its own 5-tuple) while real clients
 # (openssl s_client -dtls1_2 and gnutls-cli --udp, alternating) complete N handshakes, each
 # with an echoed line. Asserts:
-#   - all N clients complete and get their echo; handshakes_completed >= N;
+#   - all N clients complete and get their echo (each resends its line every second until it
+#     comes back, at most 15 s); handshakes_completed >= N;
 #   - N <= ssl_objects_created <= N + E, E = the 5-tuples the flood got real cookies for (1 for
 #     its replays; replays from the same 5-tuple must never make a second SSL object, and the
 #     handshake timeout is set longer than the soak, so a half-open session outlives it);
@@ -95,16 +96,41 @@ sampler() {
 dg_spawn sampler_pid sampler
 sleep 2
 
-# Real clients, alternating, each sending one line and expecting it echoed (bounded: 8 s).
+# One real client: its stdin stays open until LINE comes back, and LINE is sent again every
+# second meanwhile, as an application over DTLS must (application data is not retransmitted,
+# and under the flood the client namespace's backlog can drop an echo); at most 15 s, room for
+# the handshake's own retransmissions (1, 2, 4 s ...). Before, stdin closed 1 s after the
+# start: on a loaded machine a handshake that needed a retransmission lost its echo.
+echo_client() {  # LINE COMMAND...; prints the client's output
+  local line=$1 tick feed client_pid
+  shift
+  trap '' PIPE  # a client that gave up makes a write fail, not end this (sub)shell
+  rm -f "$work/client.in"
+  mkfifo "$work/client.in"
+  : >"$work/client.out"
+  ip netns exec "$DG_CLI" timeout 15 "$@" <"$work/client.in" >"$work/client.out" 2>&1 &
+  client_pid=$!
+  exec {feed}>"$work/client.in"
+  for tick in $(seq 0 149); do
+    ((tick % 10 == 0)) && echo "$line" >&"$feed"
+    grep -qF "$line" "$work/client.out" && break
+    sleep 0.1
+  done
+  exec {feed}>&-  # end of input: the client closes its session and exits
+  wait "$client_pid"
+  cat "$work/client.out"
+}
+
+# Real clients, alternating, each sending one line and expecting it echoed.
 ok_clients=0
 for i in $(seq 1 "$handshakes"); do
   line="soak client $i"
   if [ $((i % 2)) -eq 1 ]; then
-    cmd=(openssl s_client -dtls1_2 -quiet -connect "$DG_SRV_IP4:4433")
+    cmd=(openssl s_client -dtls1_2 -quiet -no_ign_eof -connect "$DG_SRV_IP4:4433")
   else
     cmd=(gnutls-cli --udp --insecure -p 4433 "$DG_SRV_IP4")
   fi
-  out=$({ echo "$line"; sleep 1; } | ip netns exec "$DG_CLI" timeout 8 "${cmd[@]}" 2>&1 || true)
+  out=$(echo_client "$line" "${cmd[@]}")
   if grep -qF "$line" <<<"$out"; then
     ok_clients=$((ok_clients + 1))
   else
