@@ -5,6 +5,7 @@
 #   dg_netns_up NAME     creates ${NAME}-srv / ${NAME}-cli and the veth; sets DG_* variables
 #   dg_spawn VAR CMD...  runs CMD in the background, records its PID for dg_netns_down
 #   dg_netns_down        kills the recorded PIDs (only those), deletes both namespaces
+#   dg_echo_client ...   a kernel client that sends a line until it comes back echoed
 #
 # Addresses: the client is 10.77.0.1 / fd77::1 (kernel stack); dtlsgate answers for
 # 10.77.0.2 / fd77::2 on UDP 4433 and for their ARP / neighbour solicitations. The server-side
@@ -116,6 +117,35 @@ dg_netns_down() {
   done
   DG_NETNS=()
 }
+
+# A kernel client in the client namespace that sends LINE and prints all it printed. Its input
+# stays open until LINE comes back, and LINE goes again every second meanwhile, as an
+# application over DTLS must: application data is not retransmitted, and a loaded machine drops
+# some. At most SECONDS, less if the client exits first. Then its input ends, and the client
+# closes its session and exits (openssl s_client -quiet needs -no_ign_eof for that, or it waits
+# out SECONDS). A subshell: its SIGPIPE disposition (a client that gave up before a resend)
+# stays its own.
+dg_echo_client() (  # SECONDS LINE COMMAND...
+  seconds=$1
+  line=$2
+  shift 2
+  trap '' PIPE
+  dir=$(mktemp -d)
+  mkfifo "$dir/in"
+  ip netns exec "$DG_CLI" timeout "$seconds" "$@" <"$dir/in" >"$dir/out" 2>&1 &
+  client_pid=$!
+  exec {feed}>"$dir/in"
+  for tick in $(seq 0 $((seconds * 10 - 1))); do
+    ((tick % 10 == 0)) && echo "$line" >&"$feed"
+    grep -qF "$line" "$dir/out" && break
+    kill -0 "$client_pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  exec {feed}>&-
+  wait "$client_pid"
+  cat "$dir/out"
+  rm -rf "$dir"
+)
 
 # EAL arguments for dtlsgate on the server veth. PREFIX: its own --file-prefix (telemetry socket).
 dg_eal_args() {  # PREFIX

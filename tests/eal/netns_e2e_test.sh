@@ -51,8 +51,8 @@ counter() {  # name -> current value over telemetry (retried: a loaded machine c
 }
 
 clients_ran=0
-# run_client DESCRIPTION ECHO(yes|no) COMMAND...: inside the client namespace, bounded in time.
-# Feeds one line on stdin (and keeps stdin open a moment so the answer can arrive).
+# run_client DESCRIPTION ECHO(yes|no) COMMAND...: inside the client namespace, bounded in time
+# (5 s). Feeds one line on stdin, again each second until it comes back (dg_echo_client).
 run_client() {
   local what=$1 want_echo=$2
   shift 2
@@ -60,7 +60,7 @@ run_client() {
   local hvr_before done_before
   hvr_before=$(counter hvr_sent) || exit 1
   done_before=$(counter handshakes_completed) || exit 1
-  { echo "$line"; sleep 2; } | ip netns exec "$DG_CLI" timeout 5 "$@" >"$work/client.log" 2>&1
+  dg_echo_client 5 "$line" "$@" >"$work/client.log"
   clients_ran=$((clients_ran + 1))
   local hvr_after done_after
   hvr_after=$(counter hvr_sent) || exit 1
@@ -84,11 +84,11 @@ run_client() {
 for family in 4 6; do
   if [ "$family" = 4 ]; then ip=$DG_SRV_IP4; hostport=$DG_SRV_IP4:4433; else ip=$DG_SRV_IP6; hostport="[$DG_SRV_IP6]:4433"; fi
   run_client "openssl s_client -dtls1_2 (IPv$family)" yes \
-    openssl s_client -dtls1_2 -quiet -connect "$hostport"
+    openssl s_client -dtls1_2 -quiet -no_ign_eof -connect "$hostport"
   run_client "openssl s_client -dtls1 (IPv$family)" yes \
-    openssl s_client -dtls1 -cipher 'DEFAULT:@SECLEVEL=0' -quiet -connect "$hostport"
+    openssl s_client -dtls1 -cipher 'DEFAULT:@SECLEVEL=0' -quiet -no_ign_eof -connect "$hostport"
   run_client "openssl s_client -dtls1_2 -mtu 500 (IPv$family)" yes \
-    openssl s_client -dtls1_2 -mtu 500 -quiet -connect "$hostport"
+    openssl s_client -dtls1_2 -mtu 500 -quiet -no_ign_eof -connect "$hostport"
   run_client "gnutls-cli --udp (IPv$family)" yes gnutls-cli --udp --insecure -p 4433 "$ip"
   for coap in coap-client-openssl coap-client-gnutls; do
     command -v "$coap" >/dev/null || { echo "note: $coap not installed (libcoap3-bin)"; continue; }

@@ -16,7 +16,7 @@
 #   - VmRSS grows by less than SOAK_RSS_GROWTH_MB (default 64) from 3 s into the flood to the end.
 # SOAK_MIX picks the flood's frame kinds (tools/flood.py --mix), SOAK_RATE its pps,
 # SOAK_DTLSGATE_ARGS adds dtlsgate options (e.g. "--hvr-rate-per-prefix 1000").
-# Bounded form (meson test, tools/test): SOAK_HANDSHAKES=8, about 40 s. Longer form by hand:
+# Bounded form (meson test, tools/test): SOAK_HANDSHAKES=24, about 25 s. Longer form by hand:
 #   SOAK_SECONDS=1800 SOAK_HANDSHAKES=500 tests/eal/soak_test.sh build/dpdk_app/dtlsgate
 # The flood runs while the clients do, at most SOAK_SECONDS (segments of 10 s / 10M frames).
 #   soak_test.sh DTLSGATE        (needs root; exit 77 = skipped, with the reason)
@@ -27,7 +27,7 @@ dtlsgate=$(realpath "$1")
 source "$DG_TOOLS/netns-lib.sh"
 
 soak_seconds=${SOAK_SECONDS:-90}  # the most the flood runs; it stops when the clients are done
-handshakes=${SOAK_HANDSHAKES:-8}
+handshakes=${SOAK_HANDSHAKES:-24}
 rss_growth_mb=${SOAK_RSS_GROWTH_MB:-64}
 # Offered rate: af_packet on a veth with flood, clients and dtlsgate sharing 2 cores delivers
 # ~300k frames/s to dtlsgate; above that the kernel drops frames before dtlsgate sees them,
@@ -96,32 +96,8 @@ sampler() {
 dg_spawn sampler_pid sampler
 sleep 2
 
-# One real client: its stdin stays open until LINE comes back, and LINE is sent again every
-# second meanwhile, as an application over DTLS must (application data is not retransmitted,
-# and under the flood the client namespace's backlog can drop an echo); at most 15 s, room for
-# the handshake's own retransmissions (1, 2, 4 s ...). Before, stdin closed 1 s after the
-# start: on a loaded machine a handshake that needed a retransmission lost its echo.
-echo_client() {  # LINE COMMAND...; prints the client's output
-  local line=$1 tick feed client_pid
-  shift
-  trap '' PIPE  # a client that gave up makes a write fail, not end this (sub)shell
-  rm -f "$work/client.in"
-  mkfifo "$work/client.in"
-  : >"$work/client.out"
-  ip netns exec "$DG_CLI" timeout 15 "$@" <"$work/client.in" >"$work/client.out" 2>&1 &
-  client_pid=$!
-  exec {feed}>"$work/client.in"
-  for tick in $(seq 0 149); do
-    ((tick % 10 == 0)) && echo "$line" >&"$feed"
-    grep -qF "$line" "$work/client.out" && break
-    sleep 0.1
-  done
-  exec {feed}>&-  # end of input: the client closes its session and exits
-  wait "$client_pid"
-  cat "$work/client.out"
-}
-
-# Real clients, alternating, each sending one line and expecting it echoed.
+# Real clients, alternating, each sending one line and expecting it echoed (at most 15 s each:
+# room for the handshake's own retransmissions, 1, 2, 4 s ...).
 ok_clients=0
 for i in $(seq 1 "$handshakes"); do
   line="soak client $i"
@@ -130,7 +106,7 @@ for i in $(seq 1 "$handshakes"); do
   else
     cmd=(gnutls-cli --udp --insecure -p 4433 "$DG_SRV_IP4")
   fi
-  out=$(echo_client "$line" "${cmd[@]}")
+  out=$(dg_echo_client 15 "$line" "${cmd[@]}")
   if grep -qF "$line" <<<"$out"; then
     ok_clients=$((ok_clients + 1))
   else
