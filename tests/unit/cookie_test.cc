@@ -564,42 +564,40 @@ TEST(CookieKeyring, OldMasterCookiesVerifyUntilTheNextEpochAfterReplace) {
   EXPECT_EQ(verify(*ring.snapshot(), h, new_cookie), CookieCheck::kValid);
 }
 
-TEST(CookieKeyring, ReloadJustAfterAnEpochBoundaryKeepsTheKeyThatWasMinting) {
+// A node on master 5 hands out a cookie in the epoch that started before kStart; then, around
+// the next boundary, the control loop's update() and a SIGHUP to master 6 come in some order.
+class CookieKeyringReload : public ::testing::Test {
+ protected:
+  static constexpr uint64_t kNextEpochStart = (kStart / kRotation + 1) * kRotation;
+  CookieKeyring ring{test_master(5), kRotation, kStart};
+  const Hello h = ipv4_hello();
+  const std::array<uint8_t, kCookieLen> old_cookie = mint(*ring.snapshot(), h);
+};
+
+TEST_F(CookieKeyringReload, JustAfterAnEpochBoundaryKeepsTheKeyThatWasMinting) {
   // The control loop calls update() once a second: a SIGHUP can land after a boundary and
   // before that update, while cookies are still minted under the previous epoch's key.
-  CookieKeyring ring(test_master(5), kRotation, kStart);
-  const Hello h = ipv4_hello();
-  const auto old_cookie = mint(*ring.snapshot(), h);
-  const uint64_t next_epoch_start = (kStart / kRotation + 1) * kRotation;
-  ring.replace_master(test_master(6), next_epoch_start);
+  ring.replace_master(test_master(6), kNextEpochStart);
   EXPECT_EQ(verify(*ring.snapshot(), h, old_cookie), CookieCheck::kValid);
 }
 
-TEST(CookieKeyring, ReloadJustAfterTheControlLoopMovedOnKeepsThePreviousEpochsKey) {
+TEST_F(CookieKeyringReload, JustAfterTheControlLoopMovedOnKeepsThePreviousEpochsKey) {
   // A cookie minted in the last moments of an epoch, then update() moves on, then a SIGHUP:
   // the cookie carries the previous epoch's id, which the new master's set also has.
-  CookieKeyring ring(test_master(5), kRotation, kStart);
-  const Hello h = ipv4_hello();
-  const auto old_cookie = mint(*ring.snapshot(), h);
-  const uint64_t next_epoch_start = (kStart / kRotation + 1) * kRotation;
-  ASSERT_TRUE(ring.update(next_epoch_start));
-  ring.replace_master(test_master(6), next_epoch_start + 1);
+  ASSERT_TRUE(ring.update(kNextEpochStart));
+  ring.replace_master(test_master(6), kNextEpochStart + 1);
   EXPECT_EQ(verify(*ring.snapshot(), h, old_cookie), CookieCheck::kValid);
   // ... and no longer than it would have lived without the reload.
-  ASSERT_TRUE(ring.update(next_epoch_start + kRotation));
+  ASSERT_TRUE(ring.update(kNextEpochStart + kRotation));
   EXPECT_EQ(verify(*ring.snapshot(), h, old_cookie), CookieCheck::kExpired);
 }
 
-TEST(CookieKeyring, ReloadDoesNotLengthenAnOldCookiesLife) {
+TEST_F(CookieKeyringReload, DoesNotLengthenAnOldCookiesLife) {
   // Before the control loop's update() after a boundary, the old master's e-2 cookies are
   // already past their lifetime (the new set verifies e-1 and e, e+1): none of its keys for them.
-  CookieKeyring ring(test_master(5), kRotation, kStart);
-  const Hello h = ipv4_hello();
-  const auto two_back = mint(*ring.snapshot(), h);
-  const uint64_t next_epoch_start = (kStart / kRotation + 1) * kRotation;
-  ASSERT_TRUE(ring.update(next_epoch_start));
-  ring.replace_master(test_master(6), next_epoch_start + kRotation);  // update() not yet run
-  EXPECT_EQ(verify(*ring.snapshot(), h, two_back), CookieCheck::kExpired);
+  ASSERT_TRUE(ring.update(kNextEpochStart));
+  ring.replace_master(test_master(6), kNextEpochStart + kRotation);  // update() not yet run
+  EXPECT_EQ(verify(*ring.snapshot(), h, old_cookie), CookieCheck::kExpired);
   EXPECT_EQ(ring.snapshot()->count, 4);  // the new master's three, the old one's minting key
 }
 
