@@ -99,12 +99,39 @@ for family in 4 6; do
 done
 
 # A reflection attempt at one victim /24 (203.0.113.0/24, spoofed): 3000 cookie-less hellos
-# as fast as flood.py sends. The default guard answers its burst of 500 and refuses most of
-# the rest, and names the victim: over telemetry, in the stats line, and in the summary.
+# as fast as flood.py sends. The default guard answers its burst of 500 plus 1000/s and
+# refuses the rest, and names the victim: over telemetry, in the stats line, and in the
+# summary. Judged on the hellos that arrived: on a loaded machine the veth drops a share of a
+# flood its peer cannot take (1522 and 1970 of the 3000 arrived in two such runs), and a slow
+# sender stretches the flood, which earns it more of the 1000/s.
+rx_before=$(counter rx_packets) || exit 1
+hvr_before=$(counter hvr_sent) || exit 1
+limited_before=$(counter drop_rate_limited) || exit 1
+flood_start=$(date +%s.%N)
 ip netns exec "$DG_CLI" /usr/bin/python3 "$DG_TOOLS/flood.py" --iface "$DG_CLI_IF" \
   --dst-mac "$DG_SRV_MAC" --dst "$DG_SRV_IP4" --count 3000 --seconds 20 --rate 0 \
   --mix one_prefix=1 >/dev/null
+flood_end=$(date +%s.%N)
 sleep 2  # a stats interval, so a line reports the refusals
+rx_after=$(counter rx_packets) || exit 1
+hvr_after=$(counter hvr_sent) || exit 1
+limited_after=$(counter drop_rate_limited) || exit 1
+arrived=$((rx_after - rx_before))
+answered=$((hvr_after - hvr_before))
+refused=$((limited_after - limited_before))
+# The guard's promise (one worker here) over the flood's span, with 0.5 s for frames still
+# queued at its end.
+allowed=$(/usr/bin/python3 -c 'import sys; print(int(500 + 1000 * (float(sys.argv[2]) - float(sys.argv[1]) + 0.5)))' \
+  "$flood_start" "$flood_end")
+echo "one-prefix flood: $arrived of 3000 hellos arrived, $answered answered (at most $allowed" \
+  "allowed), $refused refused"
+check "the one-prefix flood reached dtlsgate past the guard's burst (> 1000 of 3000 hellos)" \
+  test "$arrived" -gt 1000
+check "the guard answered at most its burst of 500 plus 1000/s of the one-prefix flood" \
+  test "$answered" -le "$allowed"
+# Frames of the clients' namespace (neighbour discovery) may arrive in the window too.
+check "the guard refused every other hello of the one-prefix flood" \
+  test "$((answered + refused))" -ge "$((arrived - 10))" -a "$refused" -ge 1
 refused_now=$("$DG_TOOLS/dtlsgate-stats" --file-prefix "$prefix" /dtlsgate/refused_prefixes)
 echo "telemetry /dtlsgate/refused_prefixes: $refused_now"
 first_refused=$(/usr/bin/python3 -c \
@@ -139,8 +166,6 @@ checks = {
     "echo: bytes_out == bytes_in > 0": s["bytes_out"] == s["bytes_in"] > 0,
     "slow path took every passed datagram":
         s["slow_path_received"] == s["passed_verified"] + s["passed_flow"] - s["ring_dropped"],
-    "the guard refused most of the one-prefix flood (3000 hellos, a burst of 500 answered)":
-        s["drop_rate_limited"] >= 1500,
     "the summary names the victim /24 first, with an estimate near its refusals":
         bool(s["refused_prefixes"]) and s["refused_prefixes"][0]["prefix"] == "203.0.113.0/24"
         and abs(s["refused_prefixes"][0]["refused"] - s["drop_rate_limited"])
