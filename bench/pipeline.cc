@@ -9,8 +9,11 @@
 // DDIO leaves them); rx/tx bursts and mbuf handling of the DPDK shell are not included.
 //
 //   dtlsgate-pipeline [--mix PRESET|SPEC]... [--seconds S] [--repeats R] [--frames N]
-//                     [--threads N] [--hvr-rate-per-prefix N]
+//                     [--threads N] [--hvr-rate-per-prefix N] [--family ipv4|ipv6]
 //   dtlsgate-pipeline --mix hvr-only --packets N     (exact count, for callgrind)
+//
+// --family ipv6 sends the same mixes over IPv6 (sources in 2001:db8:8000::/33, to
+// [2001:db8::1]:4433); the classifier answers for both families either way, as the app does.
 //
 // --threads N runs N such pipelines at once, one per CPU of the affinity mask (taskset), each
 // with its own Classifier, frames and counters and the one flow table and key set, as N worker
@@ -68,7 +71,8 @@ struct Options {
   RxChecksums rx;            // --rx-checksums nic: frames arrive marked as a NIC with offload marks
   std::size_t sessions = 0;  // established sessions in the flow table (every datagram looks)
   unsigned threads = 1;      // pipelines run at once, one per CPU of the affinity mask
-  uint64_t hvr_rate_per_prefix = 0;  // > 0: each pipeline has the app's reflection guard
+  uint64_t hvr_rate_per_prefix = 0;             // > 0: each pipeline has the app's reflection guard
+  AddressFamily family = AddressFamily::kIpv4;  // --family ipv6: the flood and target over IPv6
 };
 
 // The reflection guard's clock, one per pipeline: 1 ms per burst (see the top of the file).
@@ -129,11 +133,13 @@ struct Workload {
   RxChecksums rx;
 };
 
-Workload craft(const FrameCrafter& crafter, const Mix& mix, std::size_t count) {
+Workload craft(const FrameCrafter& crafter, const Mix& mix, std::size_t count,
+               AddressFamily family) {
   const std::vector<Kind> schedule = build_schedule(mix);
   SourceRange sources;
   std::string error;
-  parse_prefix("10.0.0.0/8", &sources, &error);
+  parse_prefix(family == AddressFamily::kIpv4 ? "10.0.0.0/8" : "2001:db8:8000::/33", &sources,
+               &error);
   FastRandom random(42);
   Workload w;
   w.pristine.assign(count * kSlot, 0);
@@ -141,7 +147,7 @@ Workload craft(const FrameCrafter& crafter, const Mix& mix, std::size_t count) {
   w.lengths.resize(count);
   for (std::size_t i = 0; i < count; ++i) {
     const Kind kind = schedule[i % schedule.size()];
-    const FrameTemplate& t = crafter.frame_template(kind, AddressFamily::kIpv4);
+    const FrameTemplate& t = crafter.frame_template(kind, family);
     uint8_t* slot = &w.pristine[i * kSlot];
     std::memcpy(slot, t.bytes.data(), t.bytes.size());
     crafter.patch(t, slot, sources.draw(random), random);
@@ -257,7 +263,7 @@ int main(int argc, char** argv) {
       std::printf(
           "usage: dtlsgate-pipeline [--mix PRESET|SPEC]... [--seconds S] [--repeats R] "
           "[--frames N] [--packets N] [--rx-checksums software|nic] [--sessions N] "
-          "[--threads N] [--hvr-rate-per-prefix N]\n"
+          "[--threads N] [--hvr-rate-per-prefix N] [--family ipv4|ipv6]\n"
           "Saturated classify_burst throughput on one core over flood-crafted frames.\n"
           "Presets: hvr-only verify-only drop-only attack (default: all four).\n"
           "--packets N classifies exactly N frames once (for callgrind --toggle-collect="
@@ -271,12 +277,15 @@ int main(int argc, char** argv) {
           "each with its own classifier and frames; a figure is the sum of their rates.\n"
           "--hvr-rate-per-prefix N gives each pipeline the app's reflection guard (the app's\n"
           "default is 1000), its clock 1 ms per burst so that no HVR is refused: the cost of\n"
-          "the check on a real client's path; default: 0, no guard.\n");
+          "the check on a real client's path; default: 0, no guard.\n"
+          "--family ipv6 sends the flood from 2001:db8:8000::/33 to [2001:db8::1]:4433 instead of\n"
+          "from 10.0.0.0/8 to 192.0.2.1:4433; default: ipv4.\n");
       return 0;
     }
     static const char* const kWithValue[] = {"--mix",      "--seconds", "--repeats",
                                              "--frames",   "--packets", "--rx-checksums",
-                                             "--sessions", "--threads", "--hvr-rate-per-prefix"};
+                                             "--sessions", "--threads", "--hvr-rate-per-prefix",
+                                             "--family"};
     if (std::find(std::begin(kWithValue), std::end(kWithValue), name) == std::end(kWithValue)) {
       return usage_error("unknown option '" + name + "' (see --help)");
     }
@@ -329,6 +338,9 @@ int main(int argc, char** argv) {
       if (*end != '\0' || value.empty() || value[0] == '-' || o.hvr_rate_per_prefix > 1000000000) {
         return usage_error("--hvr-rate-per-prefix: 0-1000000000 HVRs per second");
       }
+    } else if (name == "--family") {
+      if (value != "ipv4" && value != "ipv6") return usage_error("--family: ipv4 or ipv6");
+      o.family = value == "ipv6" ? AddressFamily::kIpv6 : AddressFamily::kIpv4;
     } else {
       return usage_error("unknown option '" + name + "' (see --help)");
     }
@@ -354,6 +366,10 @@ int main(int argc, char** argv) {
   server.port = 4433;
   parse_address("192.0.2.1", &server, &error);
   target.ipv4 = server;
+  Endpoint server6;
+  server6.port = 4433;
+  parse_address("2001:db8::1", &server6, &error);
+  if (o.family == AddressFamily::kIpv6) target.ipv6 = server6;
   TargetSecret secret;
   secret.master = random_master_secret();
   const auto now = static_cast<uint64_t>(std::time(nullptr));
@@ -362,6 +378,9 @@ int main(int argc, char** argv) {
 
   ClassifierConfig config;
   config.ipv4.push_back({192, 0, 2, 1});
+  // Both families, as the app usually answers for: IPv4 frames that miss the IPv4 prediction
+  // then pay for the IPv6 one's compare too.
+  config.ipv6.push_back({0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1});
   config.ports = {4433};
   config.mac = target.dst_mac;
   FlowTable flows(1 << 16);
@@ -375,14 +394,15 @@ int main(int argc, char** argv) {
 
   std::printf(
       "client_hello_bytes=%zu\nframe_bytes=%zu\nburst=%zu\nrx_checksums=%s\nsessions=%zu\n"
-      "threads=%u\nhvr_rate_per_prefix=%lu\n",
-      hello.size(), crafter.frame_template(Kind::kHvr, AddressFamily::kIpv4).bytes.size(), kBurst,
-      o.rx.l4_good ? "nic" : "software", flows.size(), o.threads, o.hvr_rate_per_prefix);
+      "threads=%u\nhvr_rate_per_prefix=%lu\nfamily=%s\n",
+      hello.size(), crafter.frame_template(Kind::kHvr, o.family).bytes.size(), kBurst,
+      o.rx.l4_good ? "nic" : "software", flows.size(), o.threads, o.hvr_rate_per_prefix,
+      o.family == AddressFamily::kIpv6 ? "ipv6" : "ipv4");
   for (const auto& [mix_text, mix] : o.mixes) {
     const std::string key = key_of(mix_text);
 
     if (o.packets != 0) {
-      Workload w = craft(crafter, mix, o.frames);
+      Workload w = craft(crafter, mix, o.frames, o.family);
       w.rx = o.rx;
       Classifier guarded = classifier;
       const std::unique_ptr<HvrRateLimiter> guard = make_guard(o);
@@ -417,7 +437,7 @@ int main(int argc, char** argv) {
       classifiers[t].set_rate_limiter(guards[t].get());
       lane.clock.limiter = guards[t].get();
       lane.classifier = &classifiers[t];
-      lane.w = craft(crafter, mix, o.frames);
+      lane.w = craft(crafter, mix, o.frames, o.family);
       lane.w.rx = o.rx;
       restore(lane.w);
       if (!pass_once(*lane.classifier, keys, lane.w, lane.w.refs.size(), lane.clock, lane.counters,

@@ -43,10 +43,18 @@ UdpToUsPrediction prediction_for(const ClassifierConfig& config) {
   return UdpToUsPrediction(config.ipv4.front(), config.ports.front());
 }
 
+UdpToUsIpv6Prediction ipv6_prediction_for(const ClassifierConfig& config) {
+  if (!config.header_prediction || config.ipv6.empty() || config.ports.empty()) return {};
+  return UdpToUsIpv6Prediction(config.ipv6.front(), config.ports.front());
+}
+
 }  // namespace
 
 Classifier::Classifier(ClassifierConfig config, const FlowTable* flows)
-    : config_(std::move(config)), prediction_(prediction_for(config_)), flows_(flows) {}
+    : config_(std::move(config)),
+      prediction_(prediction_for(config_)),
+      prediction_ipv6_(ipv6_prediction_for(config_)),
+      flows_(flows) {}
 
 bool Classifier::is_our_ipv4(const uint8_t* addr) const {
   for (const auto& a : config_.ipv4) {
@@ -97,6 +105,12 @@ Verdict Classifier::classify(const CookieKeySet& keys, FrameRef& frame, PassInfo
   // 497 -> 493 instructions, verify 543 -> 538, drop-only 345 -> 335, tools/callgrind-ipp).
   if (__builtin_expect(prediction_.predict(frame.data, frame.len, frame.rx_checksums, &view), 1)) {
     return classify_datagram(frame, view, pass, batch, pending, verdict);
+  }
+  // IPv6 to our first address and port: the walk and the checks below in one compare (IPv6
+  // hvr 654 -> 595 instructions, tools/callgrind-ipp); the UDP header and checksum as after the
+  // walk.
+  if (prediction_ipv6_.predict(frame.data, frame.len, &view)) {
+    return classify_udp(frame, view, pass, batch, pending, verdict);
   }
   if (!parse_l2_l3(frame.data, frame.len, &view, verdict, frame.rx_checksums)) return false;
   if (view.kind == L3Kind::kArp) {

@@ -28,9 +28,9 @@ struct ClassifierConfig {
   std::vector<std::array<uint8_t, 16>> ipv6;  // addresses we answer for
   std::vector<uint16_t> ports{4433};          // UDP ports we serve (host order)
   std::array<uint8_t, 6> mac{};               // our MAC (ARP / ND replies)
-  // Header prediction for IPv4 UDP to the first address and port (UdpToUsPrediction). Off,
-  // every frame takes the general walk: same verdicts and bytes, more instructions (the tests
-  // compare the two).
+  // Header prediction for UDP to the first address and port, IPv4 (UdpToUsPrediction) and IPv6
+  // (UdpToUsIpv6Prediction). Off, every frame takes the general walk: same verdicts and bytes,
+  // more instructions (the tests compare the two).
   bool header_prediction = true;
 };
 
@@ -89,6 +89,7 @@ class Classifier {
 
   ClassifierConfig config_;
   UdpToUsPrediction prediction_;
+  UdpToUsIpv6Prediction prediction_ipv6_;
   const FlowTable* flows_;
   HvrRateLimiter* limiter_ = nullptr;
 };

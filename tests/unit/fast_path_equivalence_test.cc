@@ -3,10 +3,12 @@
 // answer for every single-byte change (all 256 values) of every header byte of a valid frame
 // and of a valid ClientHello, plus truncations, so the combined test never lets through what
 // the ranked rules refuse, and never refuses what they let through (which would only cost
-// speed, but would mean the two had drifted apart). The same for the header prediction
-// (UdpToUsPrediction) against the walk, address and port checks and UDP parse it replaces.
+// speed, but would mean the two had drifted apart). The same for the header predictions
+// (UdpToUsPrediction, UdpToUsIpv6Prediction) against the walk, address and port checks and UDP
+// parse they replace.
 #include <gtest/gtest.h>
 
+#include <array>
 #include <cstdint>
 #include <string>
 
@@ -198,6 +200,82 @@ TEST(FastPathEquivalence, UdpToUsPredictionAndTheWalkAgree) {
   FrameView view;
   EXPECT_FALSE(
       UdpToUsPrediction{}.predict(valid.data(), static_cast<uint16_t>(valid.size()), {}, &view));
+}
+
+// What the IPv6 prediction replaces: the walk, then the classifier's address and port checks
+// (parse_udp runs after either, so it is not part of the comparison).
+bool walk_ipv6_udp_to_us(const Bytes& frame, uint16_t n, const Bytes& address, uint16_t port,
+                         FrameView* v) {
+  Verdict drop = Verdict::kReplyHvr;
+  if (!parse_l2_l3(frame.data(), n, v, &drop, {})) return false;
+  if (v->kind != L3Kind::kIpv6 || v->l4_proto != kIpProtoUdp) return false;
+  if (std::memcmp(frame.data() + v->l3 + 24, address.data(), 16) != 0) return false;
+  // The classifier refuses a too-short UDP length before it reads the port; parse_udp refuses
+  // it after a prediction the same way (kDropBadUdpLength), so either verdict is the same.
+  return v->l4_len < 8 || load_be16(frame.data() + v->l4 + 2) == port;
+}
+
+void expect_same_ipv6_udp_to_us_answer(const UdpToUsIpv6Prediction& prediction, const Bytes& frame,
+                                       std::size_t len, const test::UdpFrameSpec& spec,
+                                       const std::string& what) {
+  const Bytes address = test::parse_ip(spec.dst_ip);
+  const auto n = static_cast<uint16_t>(len);
+  FrameView walked;
+  FrameView predicted;
+  const bool walk_ok = walk_ipv6_udp_to_us(frame, n, address, spec.dst_port, &walked);
+  if (prediction.predict(frame.data(), n, &predicted)) {
+    ASSERT_TRUE(walk_ok) << what << ": predicted, but the walk refuses it";
+    expect_same_view(predicted, walked, false, what);
+    return;
+  }
+  // Not predicted: not its shape (tags, an extension header, another address or port, too
+  // short to compare), or refused by the walk too.
+  const bool its_shape = len >= UdpToUsIpv6Prediction::kEnd && frame[12] == 0x86 &&
+                         frame[13] == 0xdd && (frame[14] >> 4) == 6 && frame[20] == kIpProtoUdp &&
+                         std::memcmp(&frame[38], address.data(), 16) == 0 &&
+                         load_be16(&frame[56]) == spec.dst_port;
+  if (its_shape) {
+    EXPECT_FALSE(walk_ok) << what << ": the walk accepts what was not predicted";
+  }
+}
+
+TEST(FastPathEquivalence, UdpToUsIpv6PredictionAndTheWalkAgree) {
+  test::UdpFrameSpec spec;
+  spec.src_ip = "2001:db8:1::10";
+  spec.dst_ip = "2001:db8::1";
+  const Bytes valid = test::build_udp_frame(spec, Bytes(40, 0x16));
+  const Bytes address = test::parse_ip(spec.dst_ip);
+  std::array<uint8_t, 16> ours{};
+  std::memcpy(ours.data(), address.data(), 16);
+  const UdpToUsIpv6Prediction prediction(ours, spec.dst_port);
+  FrameView view;
+  ASSERT_TRUE(prediction.predict(valid.data(), static_cast<uint16_t>(valid.size()), &view))
+      << "the valid frame is predicted";
+  expect_same_ipv6_udp_to_us_answer(prediction, valid, valid.size(), spec, "unchanged");
+  // Ethernet, IPv6 and UDP headers and the first payload bytes: every value of every byte.
+  for (std::size_t at = 0; at < 14 + 40 + 8 + 4; ++at) {
+    for (int value = 0; value < 256; ++value) {
+      Bytes changed = valid;
+      changed[at] = static_cast<uint8_t>(value);
+      expect_same_ipv6_udp_to_us_answer(prediction, changed, changed.size(), spec,
+                                        where(at, value));
+    }
+  }
+  for (std::size_t len = 0; len <= valid.size(); ++len) {
+    expect_same_ipv6_udp_to_us_answer(prediction, valid, len, spec,
+                                      "cut to " + std::to_string(len));
+  }
+  Bytes padded = valid;
+  padded.resize(valid.size() + 6, 0);
+  expect_same_ipv6_udp_to_us_answer(prediction, padded, padded.size(), spec,
+                                    "Ethernet padding after the datagram");
+  // The IPv4 frame of the same test is not its shape; predicting nothing is always right.
+  test::UdpFrameSpec ipv4;
+  const Bytes ipv4_frame = test::build_udp_frame(ipv4, Bytes(40, 0x16));
+  EXPECT_FALSE(
+      prediction.predict(ipv4_frame.data(), static_cast<uint16_t>(ipv4_frame.size()), &view));
+  EXPECT_FALSE(
+      UdpToUsIpv6Prediction{}.predict(valid.data(), static_cast<uint16_t>(valid.size()), &view));
 }
 
 }  // namespace
