@@ -125,7 +125,12 @@ def main():
     for name in PARTS:
         print('part_%s_ipp=%.1f' % (name, parts[name] / frames))
     print('stack_ipp=%.1f' % (stack / frames))
-    if total != release_total and sessions == 0:
+    # Other code runs at least one instruction more or less in every burst of 32 frames. The
+    # frames themselves differ a little between processes (OpenSSL's ClientHello random, the
+    # master secret), and over IPv6 parse_udp's short-circuit reads a second checksum byte
+    # when the first is zero: a few dozen instructions in 16384 frames. So twins that differ
+    # by less than one instruction per burst run the same code.
+    if abs(total - release_total) >= frames // 32 and sessions == 0:
         print('callgrind-parts: build-parts/ runs %d instructions, build/ %d: the debug-info '
               'twin is not the same code' % (total, release_total), file=sys.stderr)
         return 1
