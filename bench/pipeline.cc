@@ -380,7 +380,7 @@ int main(int argc, char** argv) {
   config.ipv4.push_back({192, 0, 2, 1});
   // Both families, as the app usually answers for: IPv4 frames that miss the IPv4 prediction
   // then pay for the IPv6 one's compare too.
-  config.ipv6.push_back({0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1});
+  config.ipv6.push_back(server6.addr);
   config.ports = {4433};
   config.mac = target.dst_mac;
   FlowTable flows(1 << 16);
