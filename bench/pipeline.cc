@@ -67,8 +67,9 @@ struct Options {
   double seconds = 1.0;
   unsigned repeats = 3;
   std::size_t frames = 2048;
-  uint64_t packets = 0;      // > 0: classify exactly this many (rounded up to a burst), no timing
-  RxChecksums rx;            // --rx-checksums nic: frames arrive marked as a NIC with offload marks
+  uint64_t packets = 0;  // > 0: classify exactly this many (rounded up to a burst), no timing
+  RxChecksums rx;        // --rx-checksums nic: frames arrive marked as a NIC with offload marks
+  TxChecksums tx = TxChecksums::kSoftware;  // --tx-checksums nic: replies leave their sums to it
   std::size_t sessions = 0;  // established sessions in the flow table (every datagram looks)
   unsigned threads = 1;      // pipelines run at once, one per CPU of the affinity mask
   uint64_t hvr_rate_per_prefix = 0;             // > 0: each pipeline has the app's reflection guard
@@ -262,7 +263,8 @@ int main(int argc, char** argv) {
     if (name == "--help" || name == "-h") {
       std::printf(
           "usage: dtlsgate-pipeline [--mix PRESET|SPEC]... [--seconds S] [--repeats R] "
-          "[--frames N] [--packets N] [--rx-checksums software|nic] [--sessions N] "
+          "[--frames N] [--packets N] [--rx-checksums software|nic] [--tx-checksums software|nic] "
+          "[--sessions N] "
           "[--threads N] [--hvr-rate-per-prefix N] [--family ipv4|ipv6]\n"
           "Saturated classify_burst throughput on one core over flood-crafted frames.\n"
           "Presets: hvr-only verify-only drop-only attack (default: all four).\n"
@@ -271,6 +273,8 @@ int main(int argc, char** argv) {
           "--rx-checksums nic marks frames as a NIC with RX checksum offload does (IPv4 header "
           "and\n"
           "UDP checksum GOOD), so the software sums are skipped; default: software.\n"
+          "--tx-checksums nic writes HVR replies as for a port with TX checksum offload (the\n"
+          "IPv4 header and UDP sums left to the NIC); default: software.\n"
           "--sessions N puts N established sessions (clients in 172.16.0.0/12, never a flood\n"
           "source) in the flow table, so every datagram's lookup probes it; default: 0.\n"
           "--threads N runs N pipelines at once, one per CPU of the affinity mask (taskset),\n"
@@ -282,10 +286,10 @@ int main(int argc, char** argv) {
           "from 10.0.0.0/8 to 192.0.2.1:4433; default: ipv4.\n");
       return 0;
     }
-    static const char* const kWithValue[] = {"--mix",      "--seconds", "--repeats",
-                                             "--frames",   "--packets", "--rx-checksums",
-                                             "--sessions", "--threads", "--hvr-rate-per-prefix",
-                                             "--family"};
+    static const char* const kWithValue[] = {
+        "--mix",          "--seconds",      "--repeats",  "--frames",  "--packets",
+        "--rx-checksums", "--tx-checksums", "--sessions", "--threads", "--hvr-rate-per-prefix",
+        "--family"};
     if (std::find(std::begin(kWithValue), std::end(kWithValue), name) == std::end(kWithValue)) {
       return usage_error("unknown option '" + name + "' (see --help)");
     }
@@ -323,6 +327,11 @@ int main(int argc, char** argv) {
         return usage_error("--rx-checksums: software or nic");
       }
       o.rx = value == "nic" ? RxChecksums{true, true} : RxChecksums{};
+    } else if (name == "--tx-checksums") {
+      if (value != "software" && value != "nic") {
+        return usage_error("--tx-checksums: software or nic");
+      }
+      o.tx = value == "nic" ? TxChecksums::kOffload : TxChecksums::kSoftware;
     } else if (name == "--sessions") {
       o.sessions = std::strtoul(value.c_str(), &end, 10);
       if (*end != '\0' || value.empty() || o.sessions > 32768) {
@@ -383,6 +392,7 @@ int main(int argc, char** argv) {
   config.ipv6.push_back(server6.addr);
   config.ports = {4433};
   config.mac = target.dst_mac;
+  config.tx_checksums = o.tx;
   FlowTable flows(1 << 16);
   for (std::size_t i = 0; i < o.sessions; ++i) {
     const uint8_t client[4] = {172, static_cast<uint8_t>(16 + (i >> 16 & 15)),
@@ -393,10 +403,12 @@ int main(int argc, char** argv) {
   const CookieKeySet& keys = *keyring.snapshot();
 
   std::printf(
-      "client_hello_bytes=%zu\nframe_bytes=%zu\nburst=%zu\nrx_checksums=%s\nsessions=%zu\n"
+      "client_hello_bytes=%zu\nframe_bytes=%zu\nburst=%zu\nrx_checksums=%s\ntx_checksums=%s\n"
+      "sessions=%zu\n"
       "threads=%u\nhvr_rate_per_prefix=%lu\nfamily=%s\n",
       hello.size(), crafter.frame_template(Kind::kHvr, o.family).bytes.size(), kBurst,
-      o.rx.l4_good ? "nic" : "software", flows.size(), o.threads, o.hvr_rate_per_prefix,
+      o.rx.l4_good ? "nic" : "software", o.tx == TxChecksums::kOffload ? "nic" : "software",
+      flows.size(), o.threads, o.hvr_rate_per_prefix,
       o.family == AddressFamily::kIpv6 ? "ipv6" : "ipv4");
   for (const auto& [mix_text, mix] : o.mixes) {
     const std::string key = key_of(mix_text);

@@ -15,6 +15,7 @@
 #include "dtlsgate/cookie/cookie_batch.h"
 #include "dtlsgate/counters.h"
 #include "dtlsgate/endpoint.h"
+#include "dtlsgate/hvr_writer.h"
 #include "dtlsgate/wire/packet.h"
 #include "dtlsgate/wire/udp_prediction.h"
 
@@ -32,6 +33,9 @@ struct ClassifierConfig {
   // (UdpToUsIpv6Prediction). Off, every frame takes the general walk: same verdicts and bytes,
   // more instructions (the tests compare the two).
   bool header_prediction = true;
+  // kOffload where the port computes IPv4 header and UDP checksums on TX: HVR replies then
+  // leave them to the NIC (hvr_writer.h) and say where their IP header is (FrameRef::reply_l3).
+  TxChecksums tx_checksums = TxChecksums::kSoftware;
 };
 
 // A frame as the I/O shell sees it. len is updated when the frame is rewritten into a reply.
@@ -40,6 +44,9 @@ struct FrameRef {
   uint16_t len = 0;
   uint16_t capacity = 0;       // bytes writable at data (0: just len); only ND replies may grow
   RxChecksums rx_checksums{};  // what the NIC verified (offload flags of the mbuf)
+  // Set with kReplyHvr under TxChecksums::kOffload: the reply's IP header offset (DPDK's
+  // l2_len; the header is 20 bytes for IPv4, 40 for IPv6).
+  uint16_t reply_l3 = 0;
 };
 
 // Filled for the pass verdicts: what the slow path needs without parsing again.
@@ -80,7 +87,12 @@ class Classifier {
   bool classify_datagram(FrameRef& frame, const FrameView& view, PassInfo* pass, CookieBatch& batch,
                          Pending* pending, Verdict* verdict) const;
   // Second pass, after the batch ran: write the HVR or read the verification.
+  template <TxChecksums kTx>
   Verdict finish(FrameRef& frame, const Pending& pending, const CookieBatch& batch) const;
+  // The second pass for a port with TX checksum offload (a burst's frames, from its first).
+  void finish_offloaded(FrameRef* frames, const Pending* pending, const uint8_t* waiting,
+                        std::size_t waiting_count, const CookieBatch& batch,
+                        Verdict* verdicts) const;
   Verdict classify_arp(FrameRef& frame, const FrameView& view) const;
   Verdict classify_icmpv6(FrameRef& frame, const FrameView& view) const;
   bool is_our_ipv4(const uint8_t* addr) const;

@@ -127,7 +127,8 @@ const uint64_t kHvrTemplateSum = hvr_template_sum();
 }  // namespace
 
 uint16_t write_hvr_reply(uint8_t* frame, const FrameView& view, const uint8_t cookie[kCookieLen],
-                         const std::array<uint8_t, 6>& our_mac) {
+                         const std::array<uint8_t, 6>& our_mac, TxChecksums checksums) {
+  const bool offload = checksums == TxChecksums::kOffload;
   // Both checksums are summed from values already in registers (the request's addresses and
   // ports, the sequence number, the cookie, constants) instead of re-reading the bytes just
   // written: wide loads over fresh narrow stores stall on store forwarding (~30 ns per HVR).
@@ -158,7 +159,7 @@ uint16_t write_hvr_reply(uint8_t* frame, const FrameView& view, const uint8_t co
     const uint64_t header_sum = be16_in_sum(0x4500) + be16_in_sum(kTotalLen) + be16_in_sum(0x4000) +
                                 be16_in_sum(static_cast<uint16_t>(kReplyTtl << 8 | kIpProtoUdp)) +
                                 addresses_sum;
-    const uint16_t header_checksum = checksum_finish(header_sum);
+    const uint16_t header_checksum = offload ? 0 : checksum_finish(header_sum);
     udp = write_reply_ip_fields(ip, L3Kind::kIpv4, kHvrUdpLen);
     std::memcpy(ip + 10, &header_checksum, 2);
     std::memcpy(ip + 12, &addresses, 8);
@@ -167,12 +168,19 @@ uint16_t write_hvr_reply(uint8_t* frame, const FrameView& view, const uint8_t co
     swap_ipv6_addresses(ip);
     udp = write_reply_ip_fields(ip, L3Kind::kIpv6, kHvrUdpLen);
   }
-  // Pseudo-header (addresses, protocol, length) + UDP header (ports, length) + HVR record.
-  const uint64_t sum = addresses_sum + be16_in_sum(kIpProtoUdp) + 2 * be16_in_sum(kHvrUdpLen) +
-                       ports_sum + kHvrTemplateSum + fold33(seq_word) +
-                       checksum_add(0, cookie, kCookieLen);
-  uint16_t udp_checksum = checksum_finish(sum);
-  if (udp_checksum == 0) udp_checksum = 0xffff;
+  // Pseudo-header (addresses, protocol, length) + UDP header (ports, length) + HVR record; with
+  // the offload the NIC adds the last two to the pseudo-header's sum it finds in the field.
+  const uint64_t pseudo_header_sum =
+      addresses_sum + be16_in_sum(kIpProtoUdp) + be16_in_sum(kHvrUdpLen);
+  uint16_t udp_checksum;
+  if (offload) {
+    udp_checksum = checksum_fold(pseudo_header_sum);
+  } else {
+    const uint64_t sum = pseudo_header_sum + be16_in_sum(kHvrUdpLen) + ports_sum + kHvrTemplateSum +
+                         fold33(seq_word) + checksum_add(0, cookie, kCookieLen);
+    udp_checksum = checksum_finish(sum);
+    if (udp_checksum == 0) udp_checksum = 0xffff;
+  }
   std::memcpy(udp, &ports, 4);
   store_be16(udp + 4, kHvrUdpLen);
   std::memcpy(udp + 6, &udp_checksum, 2);

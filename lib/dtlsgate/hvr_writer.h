@@ -32,14 +32,25 @@ UdpReply begin_udp_reply(uint8_t* frame, const FrameView& view, uint16_t payload
                          const std::array<uint8_t, 6>& our_mac);
 void finish_udp_reply(uint8_t* frame, const FrameView& view, const UdpReply& reply);
 
+// Who computes an HVR reply's IPv4 header and UDP checksums.
+enum class TxChecksums : uint8_t {
+  kSoftware,  // both written here
+  // The NIC's (DPDK TX offload: RTE_MBUF_F_TX_IP_CKSUM, RTE_MBUF_F_TX_UDP_CKSUM, set by the
+  // shell): the IPv4 header checksum is left 0 and the UDP checksum field holds the folded,
+  // uncomplemented pseudo-header sum, as DPDK's offload contract asks (rte_ipv4_phdr_cksum).
+  // Skips the sums over the reply's UDP header and record (~20 instructions per HVR).
+  kOffload,
+};
+
 // The whole HVR reply over a cookie-less ClientHello frame (parsed as `view`, its UDP payload
 // the ClientHello record): headers swapped and rewritten, the HVR record with the hello's
 // record sequence number (read from the frame before anything is written) and the
 // kCookieLen-byte cookie, both checksums. Lengths are compile-time constants here, so the
 // checksums unroll into straight-line code (~60 instructions for everything but the MACs).
-// Returns the reply frame length.
+// Returns the reply frame length; the reply's IP header stays at view.l3.
 uint16_t write_hvr_reply(uint8_t* frame, const FrameView& view, const uint8_t cookie[kCookieLen],
-                         const std::array<uint8_t, 6>& our_mac);
+                         const std::array<uint8_t, 6>& our_mac,
+                         TxChecksums checksums = TxChecksums::kSoftware);
 
 // ARP request for one of our addresses -> ARP reply, in place (same length).
 void write_arp_reply(uint8_t* frame, const FrameView& view, const std::array<uint8_t, 6>& mac);
