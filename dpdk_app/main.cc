@@ -204,16 +204,16 @@ int run(const AppOptions& opts) {
   std::vector<uint16_t> rx_queues_of(ports.size());
   for (std::size_t pi = 0; pi < ports.size(); ++pi) {
     PortInfo& info = port_info[pi];
-    rx_queues_of[pi] = static_cast<uint16_t>(
-        port_receives_on_every_queue(ports[pi]) ? port_max_rx_queues(ports[pi]) : workers);
-    if (!setup_port(ports[pi], rx_queues_of[pi], static_cast<uint16_t>(workers + slow_threads),
-                    pool, &info, &error))
+    const auto tx_queues = static_cast<uint16_t>(workers + slow_threads);
+    rx_queues_of[pi] = port_rx_queues(ports[pi], static_cast<uint16_t>(workers), tx_queues);
+    if (!setup_port(ports[pi], rx_queues_of[pi], tx_queues, pool, &info, &error))
       return runtime_error(error);
     ClassifierConfig config;
     config.ipv4 = opts.ipv4;
     config.ipv6 = opts.ipv6;
     config.ports = opts.ports;
     config.mac = opts.mac.value_or(info.mac);
+    config.tx_checksums = info.tx_checksum_offload ? TxChecksums::kOffload : TxChecksums::kSoftware;
     for (unsigned w = 0; w < workers; ++w) {
       classifier_of[pi].push_back(std::make_unique<Classifier>(config, &flows));
       classifier_of[pi].back()->set_rate_limiter(limiters[w].get());
@@ -246,9 +246,9 @@ int run(const AppOptions& opts) {
   for (std::size_t pi = 0; pi < ports.size(); ++pi)
     for (uint16_t q = 0; q < rx_queues_of[pi]; ++q, ++label) {
       const unsigned w = q % workers;
-      contexts[w].queues.push_back(WorkerQueue{ports[pi], q, classifier_of[pi][w].get(),
-                                               stats.counters(label), limiters[w].get(),
-                                               static_cast<uint16_t>(w)});
+      contexts[w].queues.push_back(WorkerQueue{
+          ports[pi], q, classifier_of[pi][w].get(), stats.counters(label), limiters[w].get(),
+          static_cast<uint16_t>(w), port_info[pi].tx_checksum_offload});
     }
   for (unsigned w = 0; w < workers; ++w) {
     contexts[w].keyring = &keyring;

@@ -35,10 +35,17 @@ uint16_t port_max_queues(uint16_t port_id);
 uint16_t port_max_rx_queues(uint16_t port_id);
 uint16_t port_max_tx_queues(uint16_t port_id);
 
-// True for PMDs that deliver frames to every RX queue they have whatever we configure:
-// net_af_packet makes one socket per qpair at probe time and the kernel fans frames out over
-// all of them, so each must be polled or its share of the traffic is lost.
+// True for PMDs whose kernel side spreads frames over every RX queue, RSS or not, so each must
+// be polled or its share of the traffic is lost: net_af_packet (one socket per qpair, made at
+// probe time, PACKET_FANOUT) and net_tap (one multi-queue tap fd per queue, the kernel picks
+// by flow hash).
 bool port_receives_on_every_queue(uint16_t port_id);
+
+// RX queues to configure so that every frame the port receives reaches a worker: one per
+// worker, except net_af_packet (every qpair it made at probe time) and net_tap (which refuses
+// RX and TX queue counts that differ: as many as tx_queues, the workers' and the slow path's).
+// Queue q is polled by worker q % workers.
+uint16_t port_rx_queues(uint16_t port_id, uint16_t workers, uint16_t tx_queues);
 
 struct PortInfo {
   uint16_t id = 0;
@@ -47,6 +54,9 @@ struct PortInfo {
   uint16_t rx_descriptors = 0;
   uint16_t tx_descriptors = 0;
   bool rss = false;
+  // The port computes IPv4 header and UDP checksums on TX (both offered and enabled): the
+  // workers' HVR replies leave them to it.
+  bool tx_checksum_offload = false;
 };
 
 // Configures `queues` RX/TX queue pairs, RSS trimmed to the PMD's offer, starts the port.

@@ -4,6 +4,7 @@
 
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
+#include <rte_ip.h>
 #include <rte_mbuf.h>
 #include <rte_prefetch.h>
 #include <rte_ring.h>
@@ -62,6 +63,16 @@ bool is_pass(Verdict v) {
       for (unsigned k = queued; k < count; ++k) drop[ndrop++] = first[k].mbuf;
     }
   }
+}
+
+// An HVR reply whose IPv4 header and UDP checksums the NIC computes: the offsets it needs and
+// the flags that ask for the sums (the classifier left the pseudo-header sum in the UDP field).
+void mark_for_checksum_offload(rte_mbuf* m, const FrameRef& reply) {
+  const bool ipv4 = reply.data[reply.reply_l3] >> 4 == 4;
+  m->l2_len = reply.reply_l3;
+  m->l3_len = ipv4 ? sizeof(rte_ipv4_hdr) : sizeof(rte_ipv6_hdr);
+  m->ol_flags = ipv4 ? RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_UDP_CKSUM
+                     : RTE_MBUF_F_TX_IPV6 | RTE_MBUF_F_TX_UDP_CKSUM;
 }
 
 unsigned poll_queue(const WorkerContext& ctx, const WorkerQueue& q) {
@@ -132,7 +143,11 @@ unsigned poll_queue(const WorkerContext& ctx, const WorkerQueue& q) {
       }
       m->data_len = frames[i].len;
       m->pkt_len = frames[i].len;
-      m->ol_flags = 0;  // checksums are written by lib; RX flags mean nothing on TX
+      if (v == Verdict::kReplyHvr && q.tx_checksum_offload) {
+        mark_for_checksum_offload(m, frames[i]);
+      } else {
+        m->ol_flags = 0;  // checksums are written by lib; RX flags mean nothing on TX
+      }
       tx[ntx++] = m;
     } else if (is_pass(v) && nrings > 0) {
       passes[npass] = static_cast<uint8_t>(i);
@@ -143,7 +158,11 @@ unsigned poll_queue(const WorkerContext& ctx, const WorkerQueue& q) {
   }
 
   if (ntx > 0) {
-    const uint16_t sent = rte_eth_tx_burst(q.port_id, tx_queue, tx, ntx);
+    // Where the offload is on, the PMD may still want the frames adjusted for its NIC
+    // (rte_eth_tx_prepare: a no-op call on PMDs without such needs); one it refuses is a drop.
+    const uint16_t ready =
+        q.tx_checksum_offload ? rte_eth_tx_prepare(q.port_id, tx_queue, tx, ntx) : ntx;
+    const uint16_t sent = rte_eth_tx_burst(q.port_id, tx_queue, tx, ready);
     io.tx_packets += sent;
     if (sent < ntx) {
       io.tx_dropped += ntx - sent;

@@ -31,6 +31,9 @@ struct WorkerQueue {
   // kSameAsRx: queue_id. A worker polling several RX queues of one port (af_packet receives on
   // every queue it has) answers on its one TX queue.
   uint16_t tx_queue_id = kSameAsRx;
+  // The port computes IPv4 header and UDP checksums on TX and the classifier leaves HVR
+  // replies' sums to it (ClassifierConfig::tx_checksums): their mbufs are marked for it.
+  bool tx_checksum_offload = false;
 };
 
 struct WorkerContext {

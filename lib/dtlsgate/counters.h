@@ -46,11 +46,11 @@
 
 // Counters kept by the I/O shell around the classifier (not verdicts: they do not add up to rx).
 //   X(counter name, help text)
-#define DTLSGATE_IO_COUNTERS(X)                                  \
-  X(rx_packets, "frames received from the NIC queues")           \
-  X(rx_bytes, "bytes received from the NIC queues")              \
-  X(tx_packets, "frames sent by the workers (HVR, ARP, ND)")     \
-  X(tx_dropped, "replies dropped because the TX queue was full") \
+#define DTLSGATE_IO_COUNTERS(X)                                                       \
+  X(rx_packets, "frames received from the NIC queues")                                \
+  X(rx_bytes, "bytes received from the NIC queues")                                   \
+  X(tx_packets, "frames sent by the workers (HVR, ARP, ND)")                          \
+  X(tx_dropped, "replies dropped: TX queue full, or refused by the PMD (tx_prepare)") \
   X(ring_dropped, "passed datagrams dropped because the slow-path ring was full")
 
 // The slow-path threads' I/O counters (around the session engine, not in it), kept by the
