@@ -52,6 +52,7 @@ UdpToUsIpv6Prediction ipv6_prediction_for(const ClassifierConfig& config) {
 
 Classifier::Classifier(ClassifierConfig config, const FlowTable* flows)
     : config_(std::move(config)),
+      reply_mac_(PaddedMac::of(config_.mac)),
       prediction_(prediction_for(config_)),
       prediction_ipv6_(ipv6_prediction_for(config_)),
       flows_(flows) {}
@@ -222,7 +223,7 @@ Verdict Classifier::finish(FrameRef& frame, const Pending& pending,
     }
   }
   if constexpr (kTx == TxChecksums::kOffload) frame.reply_l3 = pending.view.l3;
-  frame.len = write_hvr_reply(frame.data, pending.view, pending.cookie, config_.mac, kTx);
+  frame.len = write_hvr_reply(frame.data, pending.view, pending.cookie, reply_mac_, kTx);
   return Verdict::kReplyHvr;
 }
 

@@ -100,6 +100,7 @@ class Classifier {
   bool is_our_port(uint16_t port) const;
 
   ClassifierConfig config_;
+  PaddedMac reply_mac_;  // config_.mac, as the HVR writer loads it
   UdpToUsPrediction prediction_;
   UdpToUsIpv6Prediction prediction_ipv6_;
   const FlowTable* flows_;

@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include <immintrin.h>
+
 #include "dtlsgate/bytes.h"
 #include "dtlsgate/checksum.h"
 #include "dtlsgate/wire/client_hello.h"
@@ -23,26 +25,24 @@ void swap_ipv6_addresses(uint8_t* ip) {
   std::memcpy(ip + 24, source, 16);
 }
 
-void set_macs(uint8_t* frame, const std::array<uint8_t, 6>& our_mac) {
-  // Both addresses in registers first (4 + 2 bytes each), then stored: no copy through the
-  // stack.
-  uint32_t dst_low, src_low, our_low;
-  uint16_t dst_high, src_high, our_high;
-  std::memcpy(&dst_low, frame, 4);
-  std::memcpy(&dst_high, frame + 4, 2);
-  std::memcpy(&src_low, frame + 6, 4);
-  std::memcpy(&src_high, frame + 10, 2);
-  std::memcpy(&our_low, our_mac.data(), 4);
-  std::memcpy(&our_high, our_mac.data() + 4, 2);
-  // Broadcast/multicast destination, or a configured MAC: answer from our own MAC.
-  const bool to_group = (frame[0] & 1) != 0;
-  const bool have_mac = (our_low | our_high) != 0;
-  const uint32_t from_low = to_group || have_mac ? our_low : dst_low;
-  const uint16_t from_high = to_group || have_mac ? our_high : dst_high;
-  std::memcpy(frame, &src_low, 4);
-  std::memcpy(frame + 4, &src_high, 2);
-  std::memcpy(frame + 6, &from_low, 4);
-  std::memcpy(frame + 10, &from_high, 2);
+void set_macs(uint8_t* frame, PaddedMac our_mac) {
+  // The first 16 bytes as one vector: the request's source moved to the destination by a byte
+  // shuffle, bytes 12..15 (the EtherType or VLAN tag and what follows) written back as they
+  // were, the reply's source ORed in at bytes 6..11 (its padding over 12..13 is zero): ~7
+  // instructions and no general register for the addresses, where moving their four pieces
+  // took ~16 and six registers (tools/callgrind-ipp: -6 on every HVR path, 491.3 -> 485.3).
+  const uint64_t our = our_mac.bytes;
+  const __m128i head = _mm_loadu_si128(reinterpret_cast<const __m128i*>(frame));
+  // From our MAC; without one, from the address the request was sent to, unless that was a
+  // broadcast or multicast address (the first test alone decides when a MAC is configured).
+  __m128i reply = _mm_or_si128(_mm_shuffle_epi8(head, _mm_setr_epi8(6, 7, 8, 9, 10, 11, -1, -1, -1,
+                                                                    -1, -1, -1, 12, 13, 14, 15)),
+                               _mm_slli_si128(_mm_cvtsi64_si128(static_cast<int64_t>(our)), 6));
+  if (our == 0 && (frame[0] & 1) == 0) {
+    reply =
+        _mm_shuffle_epi8(head, _mm_setr_epi8(6, 7, 8, 9, 10, 11, 0, 1, 2, 3, 4, 5, 12, 13, 14, 15));
+  }
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(frame), reply);
 }
 
 // The reply's IP header fields that do not depend on the request: version, lengths, no
@@ -77,6 +77,18 @@ constexpr uint16_t kHvrUdpLen = kUdpHeaderLen + kHvrLen;
 // Reduces a 64-bit native word to <= 33 bits with the same one's-complement value.
 constexpr uint64_t fold33(uint64_t w) {
   return (w & 0xffffffffu) + (w >> 32);
+}
+
+// The folded one's-complement sum of a native 64-bit word (two 32-bit halves) and a constant,
+// carries added back as they come (add, adc, adc, then 32 -> 16): ~8 instructions, where
+// fold33 and checksum_fold take ~12.
+inline uint16_t fold_word_and(uint64_t word, uint32_t constant) {
+  uint32_t s;
+  unsigned char carry =
+      _addcarry_u32(0, static_cast<uint32_t>(word), static_cast<uint32_t>(word >> 32), &s);
+  carry = _addcarry_u32(carry, s, constant, &s);
+  _addcarry_u32(carry, s, 0, &s);
+  return static_cast<uint16_t>((s + (s << 16 | s >> 16)) >> 16);
 }
 
 // The HVR record's bytes 0..31 for a kCookieLen cookie, record sequence zero (bytes 28..31
@@ -126,8 +138,14 @@ const uint64_t kHvrTemplateSum = hvr_template_sum();
 
 }  // namespace
 
+PaddedMac PaddedMac::of(const std::array<uint8_t, 6>& mac) {
+  PaddedMac padded;
+  std::memcpy(&padded.bytes, mac.data(), mac.size());
+  return padded;
+}
+
 uint16_t write_hvr_reply(uint8_t* frame, const FrameView& view, const uint8_t cookie[kCookieLen],
-                         const std::array<uint8_t, 6>& our_mac, TxChecksums checksums) {
+                         PaddedMac our_mac, TxChecksums checksums) {
   const bool offload = checksums == TxChecksums::kOffload;
   // Both checksums are summed from values already in registers (the request's addresses and
   // ports, the sequence number, the cookie, constants) instead of re-reading the bytes just
@@ -148,11 +166,18 @@ uint16_t write_hvr_reply(uint8_t* frame, const FrameView& view, const uint8_t co
   // HVR bytes 4..11 as a native word: epoch low byte 0, the sequence, length high byte 0.
   const uint64_t seq_word = static_cast<uint64_t>(seq_low) << 8 | static_cast<uint64_t>(seq_high)
                                                                       << 40;
+  // The pseudo-header's protocol and length: with the offload, the NIC adds the UDP header and
+  // the record to the pseudo-header's sum it finds in the checksum field.
+  constexpr uint64_t kPseudoHeaderRest = be16_in_sum(kIpProtoUdp) + be16_in_sum(kHvrUdpLen);
+  uint16_t pseudo_header_checksum = 0;  // with the offload
   uint8_t* udp;
   uint64_t addresses_sum;
   if (view.kind == L3Kind::kIpv4) {
     uint64_t addresses;  // source | destination -> destination | source
     std::memcpy(&addresses, ip + 12, 8);
+    if (offload) {
+      pseudo_header_checksum = fold_word_and(addresses, static_cast<uint32_t>(kPseudoHeaderRest));
+    }
     addresses_sum = fold33(addresses);
     addresses = addresses >> 32 | addresses << 32;
     constexpr uint16_t kTotalLen = kIpv4HeaderLen + kHvrUdpLen;
@@ -165,19 +190,15 @@ uint16_t write_hvr_reply(uint8_t* frame, const FrameView& view, const uint8_t co
     std::memcpy(ip + 12, &addresses, 8);
   } else {
     addresses_sum = checksum_add(0, ip + 8, 32);
+    if (offload) pseudo_header_checksum = checksum_fold(addresses_sum + kPseudoHeaderRest);
     swap_ipv6_addresses(ip);
     udp = write_reply_ip_fields(ip, L3Kind::kIpv6, kHvrUdpLen);
   }
-  // Pseudo-header (addresses, protocol, length) + UDP header (ports, length) + HVR record; with
-  // the offload the NIC adds the last two to the pseudo-header's sum it finds in the field.
-  const uint64_t pseudo_header_sum =
-      addresses_sum + be16_in_sum(kIpProtoUdp) + be16_in_sum(kHvrUdpLen);
-  uint16_t udp_checksum;
-  if (offload) {
-    udp_checksum = checksum_fold(pseudo_header_sum);
-  } else {
-    const uint64_t sum = pseudo_header_sum + be16_in_sum(kHvrUdpLen) + ports_sum + kHvrTemplateSum +
-                         fold33(seq_word) + checksum_add(0, cookie, kCookieLen);
+  // Pseudo-header (addresses, protocol, length) + UDP header (ports, length) + HVR record.
+  uint16_t udp_checksum = pseudo_header_checksum;
+  if (!offload) {
+    const uint64_t sum = addresses_sum + kPseudoHeaderRest + be16_in_sum(kHvrUdpLen) + ports_sum +
+                         kHvrTemplateSum + fold33(seq_word) + checksum_add(0, cookie, kCookieLen);
     udp_checksum = checksum_finish(sum);
     if (udp_checksum == 0) udp_checksum = 0xffff;
   }
@@ -214,7 +235,7 @@ uint16_t write_hvr_record(uint8_t* out, const uint8_t record_seq[6], const uint8
 
 UdpReply begin_udp_reply(uint8_t* frame, const FrameView& view, uint16_t payload_len,
                          const std::array<uint8_t, 6>& our_mac) {
-  set_macs(frame, our_mac);
+  set_macs(frame, PaddedMac::of(our_mac));
   uint8_t* ip = frame + view.l3;
   const uint8_t* request_udp = frame + view.l4;
   const uint16_t client_port = load_be16(request_udp);

@@ -32,6 +32,12 @@ UdpReply begin_udp_reply(uint8_t* frame, const FrameView& view, uint16_t payload
                          const std::array<uint8_t, 6>& our_mac);
 void finish_udp_reply(uint8_t* frame, const FrameView& view, const UdpReply& reply);
 
+// A MAC as the HVR writer reads it: its 6 bytes, then 2 zero bytes, in one 8-byte load.
+struct PaddedMac {
+  uint64_t bytes = 0;  // native layout; 0: no MAC
+  static PaddedMac of(const std::array<uint8_t, 6>& mac);
+};
+
 // Who computes an HVR reply's IPv4 header and UDP checksums.
 enum class TxChecksums : uint8_t {
   kSoftware,  // both written here
@@ -49,8 +55,7 @@ enum class TxChecksums : uint8_t {
 // checksums unroll into straight-line code (~60 instructions for everything but the MACs).
 // Returns the reply frame length; the reply's IP header stays at view.l3.
 uint16_t write_hvr_reply(uint8_t* frame, const FrameView& view, const uint8_t cookie[kCookieLen],
-                         const std::array<uint8_t, 6>& our_mac,
-                         TxChecksums checksums = TxChecksums::kSoftware);
+                         PaddedMac our_mac, TxChecksums checksums = TxChecksums::kSoftware);
 
 // ARP request for one of our addresses -> ARP reply, in place (same length).
 void write_arp_reply(uint8_t* frame, const FrameView& view, const std::array<uint8_t, 6>& mac);

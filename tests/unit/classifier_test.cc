@@ -1270,6 +1270,58 @@ TEST_P(HvrReply, WithTxChecksumOffloadTheNicCompletesTheSoftwareReply) {
   EXPECT_EQ(offloaded, software.frame);
 }
 
+// Which MAC an HVR answers from: the configured one (the app configures the port's), else the
+// one the request was sent to; never a broadcast or multicast address. The reply goes to the
+// request's source; VLAN tags and EtherType stay.
+TEST(HvrReplyMacs, FromOurMacElseTheRequestsDestinationNeverAGroupAddress) {
+  const std::array<uint8_t, 6> kConfigured{0x02, 0xaa, 0xbb, 0xcc, 0xdd, 0xee};
+  const std::array<uint8_t, 6> kNone{};
+  const std::array<uint8_t, 6> kUnicast{0x02, 0, 0, 0, 0, 0x01};
+  const std::array<uint8_t, 6> kBroadcast{0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+  const std::array<uint8_t, 6> kMulticast{0x01, 0x00, 0x5e, 0x00, 0x00, 0x01};
+  struct Case {
+    std::string name;
+    std::array<uint8_t, 6> configured;
+    std::array<uint8_t, 6> request_to;
+    std::vector<uint16_t> vlans;
+    std::array<uint8_t, 6> expected_from;
+  };
+  const Case cases[] = {
+      {"configured_unicast", kConfigured, kUnicast, {}, kConfigured},
+      {"configured_broadcast", kConfigured, kBroadcast, {}, kConfigured},
+      {"configured_multicast_two_vlans", kConfigured, kMulticast, {10, 20}, kConfigured},
+      {"none_unicast", kNone, kUnicast, {}, kUnicast},
+      {"none_unicast_vlan", kNone, kUnicast, {7}, kUnicast},
+      // No MAC of ours to answer from and none the request names: all zeros, not the group.
+      {"none_broadcast", kNone, kBroadcast, {}, kNone},
+  };
+  for (const Case& c : cases) {
+    ClassifierConfig config = world().classifier->config();
+    config.mac = c.configured;
+    for (const TxChecksums tx : {TxChecksums::kSoftware, TxChecksums::kOffload}) {
+      config.tx_checksums = tx;
+      const Classifier classifier(config, nullptr);
+      Recipe r;
+      r.udp.dst_mac = c.request_to;
+      r.udp.vlans = c.vlans;
+      const Bytes request = build(r);
+      const Outcome out = classify_with(classifier, request, world().keys(), {});
+      ASSERT_EQ(verdict_name(out.verdict), verdict_name(Verdict::kReplyHvr)) << c.name;
+      const auto at = [&](std::size_t from) {
+        return std::array<uint8_t, 6>{out.frame[from],     out.frame[from + 1],
+                                      out.frame[from + 2], out.frame[from + 3],
+                                      out.frame[from + 4], out.frame[from + 5]};
+      };
+      EXPECT_EQ(at(0), r.udp.src_mac) << c.name << ": to the request's source";
+      EXPECT_EQ(at(6), c.expected_from) << c.name << ": from";
+      const std::size_t l3 = 14 + 4 * c.vlans.size();
+      EXPECT_TRUE(std::equal(out.frame.begin() + 12, out.frame.begin() + static_cast<long>(l3),
+                             request.begin() + 12))
+          << c.name << ": VLAN tags and EtherType";
+    }
+  }
+}
+
 TEST(HvrReplyDeterminism, SameHelloSameCookieAcrossCalls) {
   const Bytes request = build({});
   EXPECT_EQ(classify(request).frame, classify(request).frame) << "stateless: same input, same HVR";
