@@ -69,8 +69,10 @@ bool is_pass(Verdict v) {
 // the flags that ask for the sums (the classifier left the pseudo-header sum in the UDP field).
 void mark_for_checksum_offload(rte_mbuf* m, const FrameRef& reply) {
   const bool ipv4 = reply.data[reply.reply_l3] >> 4 == 4;
-  m->l2_len = reply.reply_l3;
-  m->l3_len = ipv4 ? sizeof(rte_ipv4_hdr) : sizeof(rte_ipv6_hdr);
+  // The whole tx_offload word in one store: what the RX side left in its other fields (L4,
+  // TSO, outer lengths) must not reach the PMD.
+  m->tx_offload = rte_mbuf_tx_offload(
+      reply.reply_l3, ipv4 ? sizeof(rte_ipv4_hdr) : sizeof(rte_ipv6_hdr), 0, 0, 0, 0, 0);
   m->ol_flags = ipv4 ? RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_UDP_CKSUM
                      : RTE_MBUF_F_TX_IPV6 | RTE_MBUF_F_TX_UDP_CKSUM;
 }
