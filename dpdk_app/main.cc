@@ -262,7 +262,13 @@ int run(const AppOptions& opts) {
                          workers,
                          opts.stats_interval,
                          opts.secret_file.empty() ? "random" : opts.secret_file,
-                         &keyring};
+                         &keyring,
+                         {},
+                         {}};
+  for (const PortInfo& info : port_info) {
+    config_view.rx_checksum_offload.push_back(info.rx_checksum_offload ? 1 : 0);
+    config_view.tx_checksum_offload.push_back(info.tx_checksum_offload ? 1 : 0);
+  }
   register_telemetry(&stats, &config_view);
 
   std::shared_ptr<ServerTlsContext> tls = opts.tls;

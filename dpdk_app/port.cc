@@ -134,9 +134,10 @@ bool setup_port(uint16_t port_id, uint16_t queues, uint16_t tx_queues, rte_mempo
   // (~80 instructions per ClientHello, tools/callgrind-ipp); lib trusts only a GOOD flag.
   constexpr uint64_t kRxChecksums = RTE_ETH_RX_OFFLOAD_IPV4_CKSUM | RTE_ETH_RX_OFFLOAD_UDP_CKSUM;
   conf.rxmode.offloads |= dev.rx_offload_capa & kRxChecksums;
-  const char* rx_checksums = (conf.rxmode.offloads & kRxChecksums) == kRxChecksums ? "on"
-                             : (conf.rxmode.offloads & kRxChecksums) != 0          ? "partly"
-                                                                                   : "not offered";
+  info.rx_checksum_offload = (conf.rxmode.offloads & kRxChecksums) == kRxChecksums;
+  const char* rx_checksums = info.rx_checksum_offload                     ? "on"
+                             : (conf.rxmode.offloads & kRxChecksums) != 0 ? "partly"
+                                                                          : "not offered";
 
   // And one that computes them on TX spares each HVR its reply sums (~20 instructions,
   // tools/callgrind-ipp hvr_nic_tx): only both together, an IPv4 reply needs the two.

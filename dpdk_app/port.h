@@ -54,6 +54,9 @@ struct PortInfo {
   uint16_t rx_descriptors = 0;
   uint16_t tx_descriptors = 0;
   bool rss = false;
+  // The port verifies IPv4 header and UDP checksums on RX (both offered and enabled): the
+  // workers skip the sums of frames it marks good.
+  bool rx_checksum_offload = false;
   // The port computes IPv4 header and UDP checksums on TX (both offered and enabled): the
   // workers' HVR replies leave them to it.
   bool tx_checksum_offload = false;

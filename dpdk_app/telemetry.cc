@@ -49,6 +49,15 @@ int config_command(const char*, const char*, rte_tel_data* d) {
   add_u64(d, "rotation_seconds", g_config->keyring->rotation_seconds());
   add_u64(d, "key_epoch", g_config->keyring->epoch());
   rte_tel_data_add_dict_string(d, "secret", g_config->secret_source.c_str());
+  for (const auto& [name, per_port] :
+       {std::pair{"rx_checksum_offload", &g_config->rx_checksum_offload},
+        std::pair{"tx_checksum_offload", &g_config->tx_checksum_offload}}) {
+    rte_tel_data* list = rte_tel_data_alloc();
+    if (list == nullptr) return -ENOMEM;
+    rte_tel_data_start_array(list, RTE_TEL_U64_VAL);
+    for (uint8_t on : *per_port) rte_tel_data_add_array_u64(list, on);
+    rte_tel_data_add_dict_container(d, name, list, 0);
+  }
   return 0;
 }
 

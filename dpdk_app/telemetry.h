@@ -1,6 +1,7 @@
 // DPDK telemetry commands (readable with dpdk-telemetry.py when EAL runs with telemetry on):
 //   /dtlsgate/stats   every counter (verdicts, I/O, NIC imissed/rx_nombuf), totals
-//   /dtlsgate/config  addresses, ports, workers, rotation, current key epoch
+//   /dtlsgate/config  addresses, ports, workers, rotation, current key epoch, checksum
+//                     offloads per port
 #pragma once
 
 #include <string>
@@ -18,6 +19,10 @@ struct ConfigView {
   unsigned stats_interval = 0;
   std::string secret_source;  // the file, or "random"
   const CookieKeyring* keyring = nullptr;
+  // Per port, in port order: 1 where the NIC verifies (RX) or computes (TX) IPv4 header and
+  // UDP checksums for the workers.
+  std::vector<uint8_t> rx_checksum_offload;
+  std::vector<uint8_t> tx_checksum_offload;
 };
 
 // stats and config must outlive EAL (the telemetry thread calls back until rte_eal_cleanup).

@@ -152,11 +152,14 @@ dg_eal_args() {  # PREFIX
   echo "-l 0-1 --no-huge -m 512 --no-pci --file-prefix $1 --vdev net_af_packet0,iface=$DG_SRV_IF,qpairs=2"
 }
 
-# Waits until dtlsgate's telemetry answers (it is up and polling), at most ~10 s.
+# Waits until dtlsgate's telemetry answers its commands (it is up and polling), at most ~10 s.
+# EAL opens the telemetry socket before dtlsgate registers its commands, and until then a
+# command's answer is null.
 dg_wait_ready() {  # PREFIX
-  local i
+  local i answer
   for i in $(seq 1 50); do
-    "$DG_TOOLS/dtlsgate-stats" --file-prefix "$1" >/dev/null 2>&1 && return 0
+    answer=$("$DG_TOOLS/dtlsgate-stats" --file-prefix "$1" 2>/dev/null) &&
+      [[ $answer != *': null'* ]] && return 0
     sleep 0.2
   done
   return 1

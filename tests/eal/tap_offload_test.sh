@@ -46,6 +46,11 @@ fi
 ip -n "$DG_CLI" addr add "$cli4/24" dev "$tap"
 ip -n "$DG_CLI" addr add "$cli6/64" dev "$tap" nodad
 ip -n "$DG_CLI" link set "$tap" up
+config=$("$DG_TOOLS/dtlsgate-stats" --file-prefix "$prefix" /dtlsgate/config)
+echo "telemetry /dtlsgate/config: $config"
+offloads=$(/usr/bin/python3 -c 'import json,sys; c=json.load(sys.stdin)["/dtlsgate/config"]; print(c["rx_checksum_offload"], c["tx_checksum_offload"])' \
+  <<<"$config" 2>/dev/null)
+check "telemetry: the tap checks and computes checksums ([1] [1])" test "$offloads" = "[1] [1]"
 
 counter() {  # name -> current value over telemetry (retried, as in netns_e2e_test.sh)
   local value attempt
