@@ -15,6 +15,7 @@ set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 DG_TOOLS=$(cd "$here/../../tools" && pwd)
 dtlsgate=$(realpath "$1")
+# shellcheck source=../../tools/netns-lib.sh
 source "$DG_TOOLS/netns-lib.sh"
 
 prefix=dgtap$$
@@ -33,7 +34,7 @@ ip -n "$DG_CLI" link set lo up
 tap=dgt$$
 srv4=10.78.0.2 cli4=10.78.0.1 srv6=fd78::2 cli6=fd78::1
 
-# shellcheck disable=SC2086
+dtlsgate_pid=  # set by dg_spawn
 dg_spawn dtlsgate_pid ip netns exec "$DG_CLI" timeout 120 "$dtlsgate" -l 0-1 --no-huge -m 512 \
   --no-pci --file-prefix "$prefix" --vdev "net_tap0,iface=$tap" -- --addr "$srv4" --addr "$srv6" \
   --cert "$work/cert.pem" --key "$work/key.pem" --summary-json "$work/summary.json" \
@@ -53,8 +54,8 @@ offloads=$(/usr/bin/python3 -c 'import json,sys; c=json.load(sys.stdin)["/dtlsga
 check "telemetry: the tap checks and computes checksums ([1] [1])" test "$offloads" = "[1] [1]"
 
 counter() {  # name -> current value over telemetry (retried, as in netns_e2e_test.sh)
-  local value attempt
-  for attempt in 1 2 3; do
+  local value _
+  for _ in 1 2 3; do
     value=$("$DG_TOOLS/dtlsgate-stats" --file-prefix "$prefix" |
       /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["/dtlsgate/stats"][sys.argv[1]])' \
         "$1") && [ -n "$value" ] && { echo "$value"; return 0; }
