@@ -6,6 +6,7 @@
 #   dg_spawn VAR CMD...  runs CMD in the background, records its PID for dg_netns_down
 #   dg_netns_down        kills the recorded PIDs (only those), deletes both namespaces
 #   dg_echo_client ...   a kernel client that sends a line until it comes back echoed
+#   dg_counter P NAME    a counter of the dtlsgate with --file-prefix P, over telemetry
 #
 # Addresses: the client is 10.77.0.1 / fd77::1 (kernel stack); dtlsgate answers for
 # 10.77.0.2 / fd77::2 on UDP 4433 and for their ARP / neighbour solicitations. The server-side
@@ -150,6 +151,21 @@ dg_echo_client() (  # SECONDS LINE COMMAND...
 # EAL arguments for dtlsgate on the server veth. PREFIX: its own --file-prefix (telemetry socket).
 dg_eal_args() {  # PREFIX
   echo "-l 0-1 --no-huge -m 512 --no-pci --file-prefix $1 --vdev net_af_packet0,iface=$DG_SRV_IF,qpairs=2"
+}
+
+# A dtlsgate counter (/dtlsgate/stats) over telemetry; PREFIX is dtlsgate's --file-prefix.
+# Retried: a loaded machine can starve the telemetry thread for seconds, and an empty answer
+# must never read as a number.
+dg_counter() {  # PREFIX NAME
+  local value _
+  for _ in 1 2 3; do
+    value=$("$DG_TOOLS/dtlsgate-stats" --file-prefix "$1" |
+      /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["/dtlsgate/stats"][sys.argv[1]])' \
+        "$2") && [ -n "$value" ] && { echo "$value"; return 0; }
+    sleep 1
+  done
+  echo "telemetry did not answer for $2 (3 tries)" >&2
+  return 1
 }
 
 # Waits until dtlsgate's telemetry answers its commands (it is up and polling), at most ~10 s.

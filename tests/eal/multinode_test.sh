@@ -74,10 +74,6 @@ for p in "$prefix_a" "$prefix_b"; do
   fi
 done
 
-counter() {  # PREFIX NAME
-  "$DG_TOOLS/dtlsgate-stats" --file-prefix "$1" |
-    /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["/dtlsgate/stats"][sys.argv[1]])' "$2"
-}
 probe_once() {  # via(a|b) src-ip sport random [cookie]
   local iface=$if_ca mac=$mac_a
   [ "$1" = b ] && iface=$if_cb mac=$mac_b
@@ -100,7 +96,7 @@ random_hex() { od -An -N32 -tx1 /dev/urandom | tr -d ' \n'; }
 grew() {  # PREFIX NAME BEFORE
   local i
   for i in $(seq 1 20); do
-    [ "$(counter "$1" "$2")" -gt "$3" ] && return 0
+    [ "$(dg_counter "$1" "$2")" -gt "$3" ] && return 0
     sleep 0.1
   done
   return 1
@@ -110,7 +106,7 @@ grew() {  # PREFIX NAME BEFORE
 send_until_grows() {  # PREFIX NAME via src sport random cookie
   local p=$1 name=$2 before i
   shift 2
-  before=$(counter "$p" "$name")
+  before=$(dg_counter "$p" "$name")
   for i in 1 2 3; do
     probe_once "$@" >/dev/null
     grew "$p" "$name" "$before" && return 0
@@ -119,7 +115,7 @@ send_until_grows() {  # PREFIX NAME via src sport random cookie
 }
 unchanged_after_a_moment() {  # PREFIX NAME BEFORE
   sleep 0.5
-  [ "$(counter "$1" "$2")" -eq "$3" ]
+  [ "$(dg_counter "$1" "$2")" -eq "$3" ]
 }
 client=10.79.0.1
 
@@ -132,7 +128,7 @@ cross_node_accepted() {
     r=$(random_hex)
     c=$(probe a "$client" 40001 "$r")
     [ "${#c}" -eq 34 ] || continue
-    before=$(counter "$prefix_b" passed_verified)
+    before=$(dg_counter "$prefix_b" passed_verified)
     probe_once b "$client" 40001 "$r" "$c" >/dev/null
     grew "$prefix_b" passed_verified "$before" && return 0
   done
@@ -151,7 +147,7 @@ for who in "b $client 40002" "a $client 40002" "b 10.79.0.9 40001"; do
   cookie=$(probe a "$client" 40001 "$r")
   p=$prefix_a
   [ "$node" = b ] && p=$prefix_b
-  v=$(counter "$p" passed_verified)
+  v=$(dg_counter "$p" passed_verified)
   check "replay to node $node from $src:$port is drop_bad_cookie" \
     send_until_grows "$p" drop_bad_cookie "$node" "$src" "$port" "$r" "$cookie"
   check "replay to node $node from $src:$port is not passed" unchanged_after_a_moment "$p" passed_verified "$v"
@@ -166,10 +162,10 @@ sleep 1.5  # mint-to-verify stays under rotation - 1 s: at most one epoch later 
 check "a cookie at most one epoch old is accepted by node B" \
   send_until_grows "$prefix_b" passed_verified b "$client" 40011 "$r1" "$c1"
 sleep $((2 * rotation))  # now at least two epochs (plus the 1 s lag) after c2 was minted
-v_b=$(counter "$prefix_b" passed_verified)
+v_b=$(dg_counter "$prefix_b" passed_verified)
 check "a cookie two epochs old is refused by node B (drop_expired_cookie)" \
   send_until_grows "$prefix_b" drop_expired_cookie b "$client" 40012 "$r2" "$c2"
-check "a cookie two epochs old is not passed" test "$(counter "$prefix_b" passed_verified)" -eq "$v_b"
+check "a cookie two epochs old is not passed" test "$(dg_counter "$prefix_b" passed_verified)" -eq "$v_b"
 
 # 4. SIGHUP with a new secret: the old master's key stays valid until the next epoch change,
 #    so mint, reload and verify within one epoch (start just after a boundary).

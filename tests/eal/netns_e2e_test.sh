@@ -37,19 +37,6 @@ if ! dg_wait_ready "$prefix"; then
   exit 1
 fi
 
-counter() {  # name -> current value over telemetry (retried: a loaded machine can starve the
-  # telemetry thread for seconds, and an empty answer must never read as a number)
-  local value attempt
-  for attempt in 1 2 3; do
-    value=$("$DG_TOOLS/dtlsgate-stats" --file-prefix "$prefix" |
-      /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["/dtlsgate/stats"][sys.argv[1]])' \
-        "$1") && [ -n "$value" ] && { echo "$value"; return 0; }
-    sleep 1
-  done
-  echo "netns-e2e: telemetry did not answer for $1 (3 tries)" >&2
-  exit 1
-}
-
 clients_ran=0
 # run_client DESCRIPTION ECHO(yes|no) COMMAND...: inside the client namespace, bounded in time
 # (5 s). Feeds one line on stdin, again each second until it comes back (dg_echo_client).
@@ -58,13 +45,13 @@ run_client() {
   shift 2
   local line="dtlsgate-echo-$clients_ran-$RANDOM$RANDOM"
   local hvr_before done_before
-  hvr_before=$(counter hvr_sent) || exit 1
-  done_before=$(counter handshakes_completed) || exit 1
+  hvr_before=$(dg_counter "$prefix" hvr_sent) || exit 1
+  done_before=$(dg_counter "$prefix" handshakes_completed) || exit 1
   dg_echo_client 5 "$line" "$@" >"$work/client.log"
   clients_ran=$((clients_ran + 1))
   local hvr_after done_after
-  hvr_after=$(counter hvr_sent) || exit 1
-  done_after=$(counter handshakes_completed) || exit 1
+  hvr_after=$(dg_counter "$prefix" hvr_sent) || exit 1
+  done_after=$(dg_counter "$prefix" handshakes_completed) || exit 1
   local hvr=$((hvr_after - hvr_before))
   local completed=$((done_after - done_before))
   echo "$what: $hvr HVR sent, $completed handshake(s) completed"
@@ -104,18 +91,18 @@ done
 # summary. Judged on the hellos that arrived: on a loaded machine the veth drops a share of a
 # flood its peer cannot take (1522 and 1970 of the 3000 arrived in two such runs), and a slow
 # sender stretches the flood, which earns it more of the 1000/s.
-rx_before=$(counter rx_packets) || exit 1
-hvr_before=$(counter hvr_sent) || exit 1
-limited_before=$(counter drop_rate_limited) || exit 1
+rx_before=$(dg_counter "$prefix" rx_packets) || exit 1
+hvr_before=$(dg_counter "$prefix" hvr_sent) || exit 1
+limited_before=$(dg_counter "$prefix" drop_rate_limited) || exit 1
 flood_start=$(date +%s.%N)
 ip netns exec "$DG_CLI" /usr/bin/python3 "$DG_TOOLS/flood.py" --iface "$DG_CLI_IF" \
   --dst-mac "$DG_SRV_MAC" --dst "$DG_SRV_IP4" --count 3000 --seconds 20 --rate 0 \
   --mix one_prefix=1 >/dev/null
 flood_end=$(date +%s.%N)
 sleep 2  # a stats interval, so a line reports the refusals
-rx_after=$(counter rx_packets) || exit 1
-hvr_after=$(counter hvr_sent) || exit 1
-limited_after=$(counter drop_rate_limited) || exit 1
+rx_after=$(dg_counter "$prefix" rx_packets) || exit 1
+hvr_after=$(dg_counter "$prefix" hvr_sent) || exit 1
+limited_after=$(dg_counter "$prefix" drop_rate_limited) || exit 1
 arrived=$((rx_after - rx_before))
 answered=$((hvr_after - hvr_before))
 refused=$((limited_after - limited_before))

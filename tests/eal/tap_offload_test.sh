@@ -53,30 +53,18 @@ offloads=$(/usr/bin/python3 -c 'import json,sys; c=json.load(sys.stdin)["/dtlsga
   <<<"$config" 2>/dev/null)
 check "telemetry: the tap checks and computes checksums ([1] [1])" test "$offloads" = "[1] [1]"
 
-counter() {  # name -> current value over telemetry (retried, as in netns_e2e_test.sh)
-  local value _
-  for _ in 1 2 3; do
-    value=$("$DG_TOOLS/dtlsgate-stats" --file-prefix "$prefix" |
-      /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["/dtlsgate/stats"][sys.argv[1]])' \
-        "$1") && [ -n "$value" ] && { echo "$value"; return 0; }
-    sleep 1
-  done
-  echo "tap-offload: telemetry did not answer for $1 (3 tries)" >&2
-  exit 1
-}
-
 clients_ran=0
 run_client() {  # DESCRIPTION COMMAND...: 10 s at most; an HVR, a handshake and the echo
   local what=$1
   shift
   local line="dtlsgate-tap-$clients_ran-$RANDOM$RANDOM"
   local hvr_before done_before hvr_after done_after
-  hvr_before=$(counter hvr_sent) || exit 1
-  done_before=$(counter handshakes_completed) || exit 1
+  hvr_before=$(dg_counter "$prefix" hvr_sent) || exit 1
+  done_before=$(dg_counter "$prefix" handshakes_completed) || exit 1
   dg_echo_client 10 "$line" "$@" >"$work/client.log"
   clients_ran=$((clients_ran + 1))
-  hvr_after=$(counter hvr_sent) || exit 1
-  done_after=$(counter handshakes_completed) || exit 1
+  hvr_after=$(dg_counter "$prefix" hvr_sent) || exit 1
+  done_after=$(dg_counter "$prefix" handshakes_completed) || exit 1
   echo "$what: $((hvr_after - hvr_before)) HVR sent, $((done_after - done_before)) handshake(s)"
   check "$what got an HVR" test "$((hvr_after - hvr_before))" -ge 1
   check "$what completed one handshake through dtlsgate" test "$((done_after - done_before))" -eq 1
