@@ -57,6 +57,15 @@ dg_test_begin() {
   trap 'exit 130' INT TERM
 }
 
+# A self-signed P-256 test certificate for dtlsgate's slow path: $work/cert.pem and
+# $work/key.pem (after dg_test_begin), or a FAIL line and exit 1.
+#   dg_test_cert CN
+dg_test_cert() {
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj "/CN=$1" \
+    -keyout "$work/key.pem" -out "$work/cert.pem" 2>/dev/null ||
+    { echo "FAIL: openssl req could not make a test certificate"; exit 1; }
+}
+
 dg_test_cleanup() {
   dg_netns_down
   rm -rf "$work"

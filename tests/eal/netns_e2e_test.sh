@@ -21,9 +21,7 @@ source "$DG_TOOLS/netns-lib.sh"
 prefix=dge2e$$
 dg_test_begin "$prefix" openssl gnutls-cli
 
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=dtlsgate \
-  -keyout "$work/key.pem" -out "$work/cert.pem" 2>/dev/null ||
-  { echo "FAIL: openssl req could not make a test certificate"; exit 1; }
+dg_test_cert dtlsgate
 
 dg_netns_up "$prefix"
 # shellcheck disable=SC2046

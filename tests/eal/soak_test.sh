@@ -38,8 +38,7 @@ mix=${SOAK_MIX:-hello=40,forged=20,garbage=15,nondtls=10,replay_other=10,replay_
 prefix=dgsoak$$
 dg_test_begin "$prefix" openssl gnutls-cli
 
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
-  -subj /CN=dtlsgate-soak -keyout "$work/key.pem" -out "$work/cert.pem" 2>/dev/null
+dg_test_cert dtlsgate-soak
 
 dg_netns_up "$prefix"
 # shellcheck disable=SC2046

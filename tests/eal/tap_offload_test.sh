@@ -22,9 +22,7 @@ prefix=dgtap$$
 dg_test_begin "$prefix" openssl gnutls-cli
 [ -c /dev/net/tun ] || { echo "SKIP: needs /dev/net/tun (net_tap)"; exit 77; }
 
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=dtlsgate \
-  -keyout "$work/key.pem" -out "$work/cert.pem" 2>/dev/null ||
-  { echo "FAIL: openssl req could not make a test certificate"; exit 1; }
+dg_test_cert dtlsgate
 
 # One namespace: dtlsgate's tap appears where it runs, and the clients use its kernel end
 # (dg_echo_client runs them in $DG_CLI).
